@@ -1,0 +1,101 @@
+"""Client and API options. Defaults mirror the original client's and its Openqq plugin's.
+
+One flat dataclass: the ``openqq`` command fills it from flags, ``OPENQQ_<OPTION>``
+environment variables and a config file (see ``cli.py``); embedders construct it directly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+from dataclasses import dataclass, field
+from typing import List, Optional
+
+DEFAULT_POST_EVENT_LIST = [
+    "login", "stop", "state_change", "input_qrcode", "new_group", "new_friend",
+    "new_group_member", "lose_group", "lose_friend", "lose_group_member",
+]
+
+
+@dataclass
+class Config:
+    # --- account and files -------------------------------------------------------------
+    account: str = "default"
+    tmpdir: str = field(default_factory=tempfile.gettempdir)
+    keep_cookie: bool = True
+    # --- where SmartQQ lives: None = the real hosts; "http://127.0.0.1:9000" = a sandbox --
+    server: Optional[str] = None
+    mode: str = "online"
+    clientid: int = 53999199
+    # --- login -------------------------------------------------------------------------
+    qrcode_count_max: int = 10
+    qrcode_poll_interval: float = 3.0          # seconds between ptqrlogin checks
+    show_qrcode: bool = True                   # print the QR code in the terminal
+    # --- HTTP --------------------------------------------------------------------------
+    ua_connect_timeout: float = 10.0
+    ua_request_timeout: float = 120.0
+    ua_retry_times: int = 5
+    model_update_timeout: float = 15.0
+    # --- receiving ---------------------------------------------------------------------
+    poll_failure_count_max: int = 3
+    poll_retry_max_delay: float = 30.0         # cap of the poll backoff on network errors
+    ignore_poll_retcode: List[int] = field(default_factory=lambda: [102, 109, 110, 1202, 100012])
+    allow_message_sync: bool = False
+    ignore_unknown_id: bool = True
+    # --- sending -----------------------------------------------------------------------
+    send_interval: float = 3.0
+    msg_ttl: int = 3
+    send_timeout: float = 60.0                 # longest an API send waits for its result
+    ignore_send_retcode: List[int] = field(default_factory=lambda: [1202, 100100])
+    send_failure_count_max: int = 5
+    default_send_real_comp_sign: bool = False
+    # --- contacts ----------------------------------------------------------------------
+    update_interval: float = 600.0
+    is_update_user: bool = False
+    is_update_friend: bool = True
+    is_update_group: bool = True
+    is_update_group_member: bool = True
+    is_update_discuss: bool = True
+    group_member_card_cut_length: int = 21
+    group_member_use_friend_markname: bool = True
+    member_fetch_workers: int = 8              # parallel get_group_info_ext2 calls
+    # --- Openqq API --------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = 5000
+    threads: int = 160                         # waitress pool: >100 long-poll waiters + calls
+    post_api: Optional[str] = None
+    post_event: bool = True
+    post_event_list: List[str] = field(default_factory=lambda: list(DEFAULT_POST_EVENT_LIST))
+    post_stdout: bool = False
+    poll_api: Optional[str] = None
+    poll_interval: float = 5.0
+    check_event_list_max_size: int = 20
+    check_event_timeout: float = 30.0
+    # --- logging -----------------------------------------------------------------------
+    log_level: str = "info"
+    log_path: Optional[str] = None
+
+    # File names are the original's, so tools that read them keep working.
+    @property
+    def cookie_path(self) -> str:
+        return os.path.join(self.tmpdir, f"mojo_webqq_cookie_{self.account}.dat")
+
+    @property
+    def pid_path(self) -> str:
+        return os.path.join(self.tmpdir, f"mojo_webqq_pid_{self.account}.pid")
+
+    @property
+    def qrcode_path(self) -> str:
+        return os.path.join(self.tmpdir, f"mojo_webqq_qrcode_{self.account}.png")
+
+    @property
+    def state_path(self) -> str:
+        return os.path.join(self.tmpdir, f"mojo_webqq_state_{self.account}.json")
+
+    def replace(self, **changes) -> "Config":
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def option_names(cls) -> List[str]:
+        return [f.name for f in dataclasses.fields(cls)]
