@@ -1,0 +1,65 @@
+"""Scenario 1: reads on the large world vs a minimal waitress app serving the same bytes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import urllib.request
+from typing import List
+
+from ._procs import ApiServer, Proc, Sandbox, _wait_http, free_port
+from ._table import Row
+
+
+def _load(urls: List[str], seconds: float, concurrency: int = 8) -> dict:
+    out = subprocess.run([sys.executable, "-m", "bench._load", *urls, "--concurrency", str(concurrency),
+                          "--seconds", str(seconds)], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def run(full: bool) -> List[Row]:
+    seconds = 10 if full else 3
+    rows: List[Row] = []
+    sandbox = Sandbox(world="large")
+    api = None
+    try:
+        api = ApiServer(sandbox.url)
+        friend_uid = sandbox.world()["friends"][0]["uid"]
+        routes = {
+            "get_friend_info": "/openqq/get_friend_info",
+            "get_group_basic_info": "/openqq/get_group_basic_info",
+            "get_group_info": "/openqq/get_group_info",
+            "search_friend?uid=": f"/openqq/search_friend?uid={friend_uid}",
+        }
+        tmp = tempfile.mkdtemp(prefix="bench-floor-")
+        manifest = {}
+        for name, path in routes.items():
+            with urllib.request.urlopen(api.url + path, timeout=120) as r:
+                body = r.read()
+            file = os.path.join(tmp, f"{len(manifest)}.json")
+            with open(file, "wb") as f:
+                f.write(body)
+            manifest[path] = file
+        with open(os.path.join(tmp, "manifest.json"), "w") as f:
+            json.dump(manifest, f)
+        port = free_port()
+        floor = Proc([sys.executable, "-m", "bench._floor", str(port), os.path.join(tmp, "manifest.json")], "floor")
+        try:
+            _wait_http(f"http://127.0.0.1:{port}" + routes["search_friend?uid="], 30)
+            for name, path in routes.items():
+                ours = _load([api.url + path], seconds)
+                base = _load([f"http://127.0.0.1:{port}" + path], seconds)
+                ratio = ours["rps"] / base["rps"] if base["rps"] else 0
+                rows.append(Row(f"reads {name} req/s", ours["rps"], "req/s", base["rps"], ">= 0.8 floor",
+                                ratio >= 0.8 and ours["errors"] == 0))
+                rows.append(Row(f"reads {name} p99", ours["p99_ms"], "ms", base["p99_ms"], "info"))
+        finally:
+            floor.close()
+    finally:
+        if api:
+            api.close()
+        sandbox.close()
+    return rows
