@@ -1,0 +1,58 @@
+"""The floors that talk SmartQQ directly: a bare login, then plain poll2 / send calls.
+
+Uses the project's protocol layer only to log in; the measured loops are plain requests.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+
+from openqq_sync.config import Config
+from openqq_sync.protocol.login import LoginFlow
+from openqq_sync.protocol.transport import Transport
+
+R_D = "http://d1.web2.qq.com/proxy.html?v=20151105001&callback=1&id=2"
+
+
+class RawSession:
+    """A logged-in SmartQQ session on the sandbox, without the Client's threads."""
+
+    def __init__(self, sandbox_url: str):
+        self.config = Config(server=sandbox_url, tmpdir=tempfile.mkdtemp(prefix="bench-raw-"),
+                             show_qrcode=False)
+        self.transport = Transport(self.config)
+        flow = LoginFlow(self.transport, self.config)
+        flow.prepare()
+        flow.fetch_qrcode()
+        while True:
+            status = flow.check_qrcode()
+            if status.code == 0:
+                break
+            if status.code not in (66, 67):
+                raise RuntimeError(f"QR login failed: {status}")
+        flow.check_sig(status.check_sig_url)
+        vfwebqq = flow.get_vfwebqq(None)
+        creds = flow.login2(self.transport.cookie("ptwebqq"), None)
+        self.creds = creds
+        self.vfwebqq = vfwebqq
+        self.session = self.transport.new_session()
+
+    def poll_body(self) -> dict:
+        return {"r": json.dumps({"ptwebqq": self.creds.ptwebqq, "clientid": self.creds.clientid,
+                                 "psessionid": self.creds.psessionid, "key": ""})}
+
+    def poll(self, timeout: float = 60) -> dict:
+        r = self.transport.request("POST", "http://d1.web2.qq.com/channel/poll2", session=self.session,
+                                   form=self.poll_body(), referer=R_D, timeout=timeout)
+        return r.json()
+
+    def send_friend(self, friend_id: int, text: str, msg_id: int) -> dict:
+        content = json.dumps([text, ["font", {"name": "宋体", "size": 10, "style": [0, 0, 0],
+                                              "color": "000000"}]], ensure_ascii=False)
+        r = {"to": friend_id, "face": 570, "content": content, "msg_id": msg_id,
+             "clientid": self.creds.clientid, "psessionid": self.creds.psessionid}
+        resp = self.transport.request("POST", "http://d1.web2.qq.com/channel/send_buddy_msg2",
+                                      session=self.session, referer=R_D,
+                                      form={"r": json.dumps(r, ensure_ascii=False)}, timeout=30)
+        return resp.json()
