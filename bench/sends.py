@@ -1,0 +1,101 @@
+"""Scenario 2: API sends (send_interval 0) vs the same number of direct SmartQQ send calls."""
+
+from __future__ import annotations
+
+import http.client
+import threading
+import time
+import urllib.parse
+from typing import List
+
+from ._load import percentile
+from ._procs import ApiServer, Sandbox
+from ._raw import RawSession
+from ._table import Row
+
+
+def _api_sends(port: int, path: str, n: int, concurrency: int) -> tuple:
+    latencies: List[float] = []
+    failures: List[str] = []
+    lock = threading.Lock()
+    per = n // concurrency
+
+    def worker(w: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        for i in range(per):
+            q = urllib.parse.quote(f"压测 {w}-{i} [微笑]")
+            t0 = time.perf_counter()
+            conn.request("GET", f"{path}&content={q}")
+            r = conn.getresponse()
+            body = r.read()
+            dt = time.perf_counter() - t0
+            with lock:
+                latencies.append(dt)
+                if r.status != 200 or b'"code":0' not in body.replace(b" ", b""):
+                    failures.append(body[:200].decode("utf-8", "replace"))
+        conn.close()
+
+    start = time.perf_counter()
+    threads = [threading.Thread(target=worker, args=(w,), name=f"bench-send-{w}") for w in range(concurrency)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - start
+    latencies.sort()
+    return len(latencies) / elapsed, percentile(latencies, 0.99) * 1000, failures
+
+
+def _floor_sends(raw: RawSession, friend_id: int, n: int, concurrency: int) -> float:
+    counter = iter(range(1, 10**9))
+    lock = threading.Lock()
+    per = n // concurrency
+
+    def worker() -> None:
+        for _ in range(per):
+            with lock:
+                mid = 10000 + next(counter)
+            raw.send_friend(friend_id, "floor", mid)
+
+    start = time.perf_counter()
+    threads = [threading.Thread(target=worker, name="bench-floor-send") for _ in range(concurrency)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return n / (time.perf_counter() - start)
+
+
+def run(full: bool) -> List[Row]:
+    n = 800 if full else 160
+    rows: List[Row] = []
+    floor_box = Sandbox(world="small")
+    try:
+        from openqq_sync.protocol.contacts import fetch_friends
+        raw = RawSession(floor_box.url)
+        friend_id = fetch_friends(raw.transport, raw.creds)[0]["id"]
+        floors = {c: _floor_sends(raw, friend_id, n, c) for c in (1, 8)}
+    finally:
+        floor_box.close()
+    sandbox = Sandbox(world="small")
+    api = None
+    try:
+        api = ApiServer(sandbox.url)
+        world = sandbox.world()
+        targets = {"send_friend_message": f"/openqq/send_friend_message?uid={world['friends'][0]['uid']}",
+                   "send_group_message": f"/openqq/send_group_message?uid={world['groups'][0]['uid']}"}
+        for route, path in targets.items():
+            for c in (1, 8):
+                rps, p99, failures = _api_sends(api.port, path, n, c)
+                label = "sequential" if c == 1 else f"{c} concurrent"
+                ratio = rps / floors[c]
+                rows.append(Row(f"sends {route} {label}", rps, "sends/s", floors[c], ">= 0.5 floor",
+                                ratio >= 0.5 and not failures))
+                rows.append(Row(f"sends {route} {label} p99", p99, "ms", None, "info"))
+                if failures:
+                    print(f"{route}: {len(failures)} failed sends, first: {failures[0]}")
+    finally:
+        if api:
+            api.close()
+        sandbox.close()
+    return rows
