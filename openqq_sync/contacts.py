@@ -1,0 +1,335 @@
+"""ContactStore: the account's contacts in memory, merged and diffed as the original did.
+
+One lock guards the store; the protocol and updater threads write through the ``merge_*``
+and ``match_*`` methods, every other thread reads snapshots (``friends()`` returns a new
+list, member lists are replaced copy-on-write). Writers get back the changes as
+:data:`Change` tuples ``(signal_name, kwargs)`` and emit them *outside* the lock (house
+style T3); this module does no I/O and emits nothing.
+
+Merge rules (protocol doc 6.10): lists are diffed by ``id``; a list (or a group's member
+list) that was empty is replaced without ``new_*`` events ("first load"); an empty member
+list from the service is ignored; objects present on both sides are merged with
+``update()``, which reports ``*_property_change``.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, TypeVar
+
+from .model import (Contact, Discuss, DiscussMember, Friend, Group, GroupMember, User, _key,
+                    matches)
+
+#: A change to emit: (signal name in ``openqq_sync.signals``, keyword payload).
+Change = Tuple[str, Dict[str, Any]]
+
+Record = Mapping[str, Any]
+_C = TypeVar("_C", bound=Contact)
+
+UNKNOWN_NAME = "昵称未知"
+STRANGER_CATEGORY = "陌生人"
+
+
+def truncate_utf8(text: Optional[str], limit: int) -> Optional[str]:
+    """Cut ``text`` to at most ``limit`` UTF-8 bytes on a character boundary (protocol doc 4)."""
+    if text is None:
+        return None
+    raw = text.encode("utf-8")
+    if len(raw) < limit:
+        return text
+    return raw[:limit].decode("utf-8", errors="ignore")
+
+
+def _property_changes(obj: Contact, changes: Iterable[Tuple[str, Any, Any]]) -> List[Change]:
+    name = obj.KIND + "_property_change"
+    return [(name, {"obj": obj, "property": k, "old": o, "new": n}) for k, o, n in changes]
+
+
+def _unique_index(items: Iterable[_C], keyfn: Callable[[Any], Any]) -> Dict[Any, Any]:
+    """Map key -> item, leaving out every key that occurs more than once (ext matching)."""
+    index: Dict[Any, Any] = {}
+    dup = set()
+    for item in items:
+        key = keyfn(item)
+        if key is None:
+            continue
+        if key in index:
+            dup.add(key)
+        index[key] = item
+    for key in dup:
+        del index[key]
+    return index
+
+
+class ContactStore:
+    """The user, friends, groups (with members) and discussions of one account.
+
+    Thread-safe: writers hold the lock; readers get snapshot lists.
+
+    :param use_friend_markname: group/discussion members show a friend's markname
+        (option ``group_member_use_friend_markname``).
+    :param card_cut_length: byte length cards are cut to for ext matching (option
+        ``group_member_card_cut_length``).
+    """
+
+    def __init__(self, *, use_friend_markname: bool = True, card_cut_length: int = 21) -> None:
+        self._lock = threading.RLock()
+        self.use_friend_markname = use_friend_markname
+        self.card_cut_length = card_cut_length
+        self._user: Optional[User] = None
+        self._friends: Dict[str, Friend] = {}
+        self._groups: Dict[str, Group] = {}
+        self._discusses: Dict[str, Discuss] = {}
+
+    # ----------------------------------------------------------------- readers (thread-safe)
+    @property
+    def user(self) -> Optional[User]:
+        return self._user
+
+    def friends(self) -> List[Friend]:
+        with self._lock:
+            return list(self._friends.values())
+
+    def groups(self) -> List[Group]:
+        with self._lock:
+            return list(self._groups.values())
+
+    def discusses(self) -> List[Discuss]:
+        with self._lock:
+            return list(self._discusses.values())
+
+    def friend(self, friend_id: Any) -> Optional[Friend]:
+        return self._friends.get(_key(friend_id))
+
+    def group(self, group_id: Any) -> Optional[Group]:
+        return self._groups.get(_key(group_id))
+
+    def discuss(self, discuss_id: Any) -> Optional[Discuss]:
+        return self._discusses.get(_key(discuss_id))
+
+    def search_friends(self, **criteria: Any) -> List[Friend]:
+        """Friends whose attributes equal every criterion as strings.
+
+        No criteria returns every friend; an unknown attribute matches nothing.
+        """
+        return [f for f in self.friends() if matches(f, criteria)]
+
+    def search_groups(self, **criteria: Any) -> List[Group]:
+        """Groups matching every criterion (``member`` is not a criterion: it is ignored)."""
+        criteria.pop("member", None)
+        return [g for g in self.groups() if matches(g, criteria)]
+
+    def search_discusses(self, **criteria: Any) -> List[Discuss]:
+        criteria.pop("member", None)
+        return [d for d in self.discusses() if matches(d, criteria)]
+
+    def search_group_members(self, group: Group, **criteria: Any) -> List[GroupMember]:
+        return [m for m in group.members if matches(m, criteria)]
+
+    def search_discuss_members(self, discuss: Discuss, **criteria: Any) -> List[DiscussMember]:
+        return [m for m in discuss.members if matches(m, criteria)]
+
+    def counts(self) -> Dict[str, int]:
+        """Sizes of every list (for logs and tests). Thread-safe."""
+        with self._lock:
+            groups = list(self._groups.values())
+            discusses = list(self._discusses.values())
+            return {
+                "friends": len(self._friends),
+                "groups": len(groups),
+                "group_members": sum(len(g.members) for g in groups),
+                "discusses": len(discusses),
+                "discuss_members": sum(len(d.members) for d in discusses),
+            }
+
+    # ------------------------------------------------------------- writers (hold the lock)
+    def _adopt(self, obj: _C) -> _C:
+        obj._ctx = self
+        return obj
+
+    def clear(self) -> None:
+        """Forget every contact (a relogin reloads them; ids may have changed)."""
+        with self._lock:
+            self._user = None
+            self._friends = {}
+            self._groups = {}
+            self._discusses = {}
+
+    def set_user(self, record: Record) -> User:
+        """Replace the user; no events (the original replaced the object, 6.10)."""
+        with self._lock:
+            self._user = self._adopt(User(record))
+            return self._user
+
+    def _diff(self, current: Dict[str, _C], records: Sequence[Record],
+              make: Callable[[Record], _C], kind: str) -> Tuple[Dict[str, _C], List[Change], List[_C]]:
+        """Diff ``current`` by id against ``records``: (new dict, changes, added objects)."""
+        changes: List[Change] = []
+        added: List[_C] = []
+        if not current:
+            fresh = {_key(r.get("id")): self._adopt(make(r)) for r in records}
+            return fresh, changes, list(fresh.values())
+        result: Dict[str, _C] = {}
+        for record in records:
+            key = _key(record.get("id"))
+            obj = current.get(key)
+            if obj is None:
+                obj = self._adopt(make(record))
+                added.append(obj)
+                changes.append(("new_" + kind, {kind: obj}))
+            else:
+                changes.extend(_property_changes(obj, obj.update(record)))
+            result[key] = obj
+        for key, obj in current.items():
+            if key not in result and not obj.placeholder:
+                changes.append(("lose_" + kind, {kind: obj}))
+        return result, changes, added
+
+    def merge_friends(self, records: Sequence[Record]) -> List[Change]:
+        """Apply a fetched friend list (6.2). Returns the changes to emit."""
+        with self._lock:
+            self._friends, changes, _ = self._diff(self._friends, records, Friend, "friend")
+            return changes
+
+    def merge_groups(self, records: Sequence[Record]) -> Tuple[List[Change], List[Group]]:
+        """Apply a fetched group list (6.3). Returns (changes, groups that are new)."""
+        with self._lock:
+            self._groups, changes, added = self._diff(self._groups, records, Group, "group")
+            return changes, added
+
+    def merge_discusses(self, records: Sequence[Record]) -> Tuple[List[Change], List[Discuss]]:
+        """Apply a fetched discussion list (6.5). Returns (changes, discussions that are new)."""
+        with self._lock:
+            self._discusses, changes, added = self._diff(self._discusses, records, Discuss, "discuss")
+            return changes, added
+
+    def _merge_members(self, owner: Any, records: Sequence[Record], make: Callable[[Record], _C],
+                       link: str, kind: str, owner_kw: str) -> List[Change]:
+        current = {_key(m.get("id")): m for m in owner.members}
+        if not records:
+            # An empty list from the service is ignored (no mass lose_*), 6.10.
+            if not owner.members_loaded:
+                owner._set_members([])
+            return []
+
+        def build(record: Record) -> _C:
+            obj = make(record)
+            obj._data[link] = owner
+            return obj
+
+        merged, changes, _ = self._diff(current, records, build, "member")
+        # _diff names the payload "member"; the signals also carry the owner.
+        out: List[Change] = []
+        for name, kw in changes:
+            if name in ("new_member", "lose_member"):
+                out.append((name.replace("member", kind + "_member"), {"member": kw["member"], owner_kw: owner}))
+            else:
+                out.append((name, kw))
+        owner._set_members(merged.values())
+        return out
+
+    def merge_group_detail(self, group: Group, record: Optional[Record],
+                           members: Sequence[Record]) -> List[Change]:
+        """Apply get_group_info_ext2 (6.4): group fields, then the member list diff."""
+        with self._lock:
+            changes: List[Change] = []
+            if record:
+                changes.extend(_property_changes(group, group.update(record)))
+            changes.extend(self._merge_members(group, members, GroupMember, "_group", "group", "group"))
+            return changes
+
+    def merge_discuss_detail(self, discuss: Discuss, record: Record) -> List[Change]:
+        """Apply get_discu_info (6.6): discussion fields, then the member list diff."""
+        with self._lock:
+            fields = {k: v for k, v in record.items() if k != "member"}
+            changes = _property_changes(discuss, discuss.update(fields))
+            changes.extend(self._merge_members(discuss, record.get("member") or [], DiscussMember,
+                                               "_discuss", "discuss", "discuss"))
+            return changes
+
+    # ----------------------------------------------------------------------- ext matching
+    def match_friends_ext(self, records: Sequence[Record]) -> int:
+        """Give friends their QQ numbers from qun.qq.com (6.7): ``displayname|category`` keys,
+        duplicates on either side left out; uids are set without events. Returns the count."""
+        with self._lock:
+            ours = _unique_index(self._friends.values(), lambda f: (f.displayname, f.get("category")))
+            theirs = _unique_index(records, lambda r: (r.get("displayname"), r.get("category")))
+            matched = 0
+            for key, record in theirs.items():
+                friend = ours.get(key)
+                if friend is not None and record.get("uid") is not None:
+                    friend._data["uid"] = record["uid"]
+                    matched += 1
+            return matched
+
+    def match_groups_ext(self, records: Sequence[Record]) -> List[Change]:
+        """Give groups uid/owner_uid/role from qun.qq.com by unique name (6.7)."""
+        with self._lock:
+            ours = _unique_index(self._groups.values(), lambda g: g.get("name"))
+            theirs = _unique_index(records, lambda r: r.get("name"))
+            changes: List[Change] = []
+            for name, record in theirs.items():
+                group = ours.get(name)
+                if group is not None:
+                    changes.extend(_property_changes(group, group.update(record)))
+            return changes
+
+    def match_group_members_ext(self, group: Group, records: Sequence[Record]) -> List[Change]:
+        """Give members uid/role/card/times from qinfo by unique ``name + card`` (6.7)."""
+        cut = self.card_cut_length
+
+        def record_key(r: Record) -> Tuple[Any, str]:
+            return (r.get("name"), truncate_utf8(r.get("card"), cut) or "")
+
+        with self._lock:
+            ours = _unique_index(group.members, lambda m: (m.get("name"), truncate_utf8(m.get("card"), cut) or ""))
+            theirs = _unique_index(records, record_key)
+            changes: List[Change] = []
+            for key, record in theirs.items():
+                member = ours.get(key)
+                if member is None:
+                    continue
+                fields = dict(record)
+                fields["card"] = truncate_utf8(fields.get("card"), cut) or None
+                changes.extend(_property_changes(member, member.update(fields)))
+            for key in ("max_member", "max_admin"):
+                group._data.setdefault(key, None)
+            return changes
+
+    # ---------------------------------------------------------------- single-object edits
+    def add_placeholder_friend(self, friend_id: Any) -> Friend:
+        """Add the ``昵称未知`` stand-in for an unknown sender (7.6)."""
+        with self._lock:
+            friend = self._adopt(Friend(id=friend_id, name=UNKNOWN_NAME, category=STRANGER_CATEGORY,
+                                        _placeholder=True))
+            self._friends = dict(self._friends)
+            self._friends[_key(friend_id)] = friend
+            return friend
+
+    def add_placeholder_member(self, owner: Any, member_id: Any) -> Contact:
+        """Add a ``昵称未知`` member to a group or discussion (7.6)."""
+        with self._lock:
+            if isinstance(owner, Group):
+                member: Contact = GroupMember(id=member_id, name=UNKNOWN_NAME, _group=owner, _placeholder=True)
+            else:
+                member = DiscussMember(id=member_id, name=UNKNOWN_NAME, _discuss=owner, _placeholder=True)
+            self._adopt(member)
+            owner._set_members(owner.members + [member])
+            return member
+
+    def remove_group_members(self, group: Group, members: Sequence[GroupMember]) -> List[Change]:
+        """Drop kicked members; the events carry the group (the original's bug 4 dropped it)."""
+        with self._lock:
+            gone = {_key(m.get("id")) for m in members}
+            kept = [m for m in group.members if _key(m.get("id")) not in gone]
+            removed = [m for m in group.members if _key(m.get("id")) in gone]
+            group._set_members(kept)
+            return [("lose_group_member", {"member": m, "group": group}) for m in removed]
+
+    def update_friend_presence(self, friend_id: Any, state: Any, client_type: Any) -> List[Change]:
+        """Apply a ``buddies_status_change`` (7.4) to a known friend."""
+        with self._lock:
+            friend = self.friend(friend_id)
+            if friend is None:
+                return []
+            return _property_changes(friend, friend.update({"state": state, "client_type": client_type}))
