@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .protocol.errors import (
+    AccountMismatch,
     LoginExpired,
     NeedRelink,
     OpenQQError,
@@ -19,5 +20,6 @@ __all__ = [
     "ProtocolError",
     "LoginExpired",
     "NeedRelink",
+    "AccountMismatch",
     "retcode",
 ]

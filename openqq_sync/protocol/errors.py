@@ -19,6 +19,7 @@ __all__ = [
     "ProtocolError",
     "LoginExpired",
     "NeedRelink",
+    "AccountMismatch",
     "retcode",
 ]
 
@@ -96,3 +97,7 @@ class LoginExpired(ProtocolError):
 @retcode(120, 121)
 class NeedRelink(ProtocolError):
     """The channel lost its session but it may be re-linked with login2 (5.16)."""
+
+
+class AccountMismatch(ProtocolError):
+    """login2 (or the QR scan) logged in a different QQ number than the one expected."""
