@@ -1,0 +1,87 @@
+"""Finding contacts for the API and for post_api answers, through the Client's public verbs.
+
+Criteria are string equalities ANDed together, as the original's searches were; a
+criterion whose value is missing is ignored, and no criterion at all finds nothing.
+Thread-safe (the ContactStore hands out snapshots).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Iterable, List, Optional
+
+
+def clean(criteria: Dict[str, Any]) -> Dict[str, str]:
+    """Drop absent criteria; the rest as strings."""
+    return {k: str(v) for k, v in criteria.items() if v is not None and v != ""}
+
+
+def first(found: Iterable[Any]) -> Any:
+    for obj in found or ():
+        return obj
+    return None
+
+
+def find_friend(client: Any, **criteria: Any) -> Any:
+    c = clean(criteria)
+    return first(client.contacts.search_friends(**c)) if c else None
+
+
+def find_group(client: Any, **criteria: Any) -> Any:
+    c = clean(criteria)
+    return first(client.contacts.search_groups(**c)) if c else None
+
+
+def find_discuss(client: Any, **criteria: Any) -> Any:
+    c = clean(criteria)
+    return first(client.contacts.search_discusses(**c)) if c else None
+
+
+def _members(obj: Any) -> List[Any]:
+    members = getattr(obj, "members", None)
+    if callable(members):
+        members = members()
+    return list(members or [])
+
+
+def group_members(client: Any, group: Any) -> List[Any]:
+    """The group's members, fetched first (blocking) when the list is still empty."""
+    members = _members(group)
+    if not members:
+        client.load_group_members(group)
+        fresh = find_group(client, id=getattr(group, "id", None)) or group
+        members = _members(fresh)
+    return members
+
+
+def discuss_members(client: Any, discuss: Any) -> List[Any]:
+    members = _members(discuss)
+    if not members:
+        client.load_discuss_members(discuss)
+        fresh = find_discuss(client, id=getattr(discuss, "id", None)) or discuss
+        members = _members(fresh)
+    return members
+
+
+def matches(obj: Any, criteria: Dict[str, str]) -> bool:
+    """True when every criterion equals the object's attribute (as text)."""
+    for key, want in criteria.items():
+        have = getattr(obj, key, None)
+        if have is None or str(have) != want:
+            return False
+    return True
+
+
+def find_member(members: Iterable[Any], **criteria: Any) -> Optional[Any]:
+    c = clean(criteria)
+    if not c:
+        return None
+    for member in members:
+        if matches(member, c):
+            return member
+    return None
+
+
+def state_name(client: Any) -> str:
+    """The client's state as the original's name (``"running"``), whether it is an Enum or text."""
+    state = getattr(client, "state", None)
+    return str(getattr(state, "value", state))

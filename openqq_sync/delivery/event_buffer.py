@@ -1,0 +1,137 @@
+"""The store behind ``/openqq/check_event``: the original's drain buffer plus a lossless cursor.
+
+Two views of one stream, guarded by one lock and one Condition:
+
+* the *drain buffer* (the original's behaviour): a FIFO of ``max_size`` items (oldest dropped
+  when full); a call takes everything buffered, or waits for the next item and takes exactly
+  that one. Several waiters compete for items; a waiter that loses keeps waiting for the next
+  item or its timeout, so nobody is answered ``[null]`` as in the original (section 17, #13).
+* the *retained stream* (new): the last ``retention`` items with their ``seq``; a cursor read
+  (``since=SEQ``) returns every retained item after SEQ without removing anything, so several
+  consumers each see everything.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+import time
+from typing import Any, Deque, Dict, List, Optional, Tuple
+
+log = logging.getLogger(__name__)
+
+Item = Dict[str, Any]
+
+
+class EventBuffer:
+    """Bounded event store with long-poll reads. Thread-safe.
+
+    :param max_size: capacity of the drain buffer (``check_event_list_max_size``).
+    :param retention: how many items the cursor stream keeps (``check_event_retention``).
+    :param max_waiters: concurrent long-poll readers allowed; further readers are answered at
+        once with ``[]`` so that waiters can never starve waitress's thread pool.
+    """
+
+    def __init__(self, max_size: int = 20, retention: int = 1000, max_waiters: int = 100) -> None:
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._drain: Deque[Item] = collections.deque(maxlen=max(1, max_size))
+        self._retained: Deque[Tuple[int, Item]] = collections.deque(maxlen=max(1, retention))
+        self._last_seq = 0
+        self._waiters = 0
+        self._max_waiters = max(0, max_waiters)
+        self._closed = False
+
+    # --- producers -------------------------------------------------------------------
+    def append(self, item: Item, *, seq: int, drain: bool = True) -> None:
+        """Add one item with its sequence number. Thread-safe; never blocks for long.
+
+        :param drain: also put it into the drain buffer (the original's check_event content);
+            ``False`` keeps it in the cursor stream only.
+        """
+        with self._changed:
+            self._retained.append((seq, item))
+            self._last_seq = max(self._last_seq, seq)
+            if drain:
+                self._drain.append(item)
+            self._changed.notify_all()
+
+    def close(self) -> None:
+        """Wake every waiter (they answer with what they have) and refuse new waits. Thread-safe."""
+        with self._changed:
+            self._closed = True
+            self._changed.notify_all()
+
+    # --- readers ---------------------------------------------------------------------
+    @property
+    def last_seq(self) -> int:
+        with self._lock:
+            return self._last_seq
+
+    @property
+    def waiters(self) -> int:
+        with self._lock:
+            return self._waiters
+
+    def take(self, timeout: float) -> List[Item]:
+        """The original check_event: everything buffered, else ``[next item]``, else ``[]``.
+
+        Thread-safe; blocks up to ``timeout`` seconds.
+        """
+        with self._changed:
+            if self._drain:
+                items = list(self._drain)
+                self._drain.clear()
+                return items
+            if not self._enter_wait():
+                return []
+            try:
+                deadline = time.monotonic() + timeout
+                while not self._drain and not self._closed:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0 or not self._changed.wait(remaining):
+                        if not self._drain:
+                            return []
+                        break
+                # One item per woken waiter, as the original answered; the rest stays buffered
+                # for the next call, which then returns at once.
+                return [self._drain.popleft()] if self._drain else []
+            finally:
+                self._waiters -= 1
+
+    def since(self, seq: int, timeout: float) -> List[Item]:
+        """Every retained item with a ``seq`` above ``seq``; waits up to ``timeout`` if none.
+
+        Nothing is removed. Thread-safe.
+        """
+        with self._changed:
+            items = self._after(seq)
+            if items or timeout <= 0 or not self._enter_wait():
+                return items
+            try:
+                self._changed.wait_for(lambda: self._closed or self._last_seq > seq, timeout)
+                return self._after(seq)
+            finally:
+                self._waiters -= 1
+
+    def oldest_seq(self) -> Optional[int]:
+        """The lowest retained ``seq`` (None when empty): a reader whose cursor is below it
+        may have missed items. Thread-safe."""
+        with self._lock:
+            return self._retained[0][0] if self._retained else None
+
+    # --- helpers (call with the lock held) -------------------------------------------
+    def _after(self, seq: int) -> List[Item]:
+        if not self._retained or self._retained[-1][0] <= seq:
+            return []
+        return [item for s, item in self._retained if s > seq]
+
+    def _enter_wait(self) -> bool:
+        if self._closed:
+            return False
+        if self._waiters >= self._max_waiters:
+            log.warning("check_event: %d waiters already, answering at once", self._waiters)
+            return False
+        self._waiters += 1
+        return True

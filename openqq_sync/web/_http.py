@@ -1,0 +1,73 @@
+"""Response shapes of the Openqq API: UTF-8 JSON, JSONP, CORS, ``api not found``.
+
+The original answered every JSON with HTTP 200 (codes inside the JSON), an unknown route or
+wrong method with 403 ``api not found`` as text/html, and ``OPTIONS`` anywhere with a CORS
+pre-flight (protocol document 11.2).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from typing import Any, Mapping, Optional
+
+from flask import Response
+
+JSON_TYPE = "application/json;charset=UTF-8"
+TEXT_TYPE = "text/html;charset=UTF-8"
+CORS_ORIGIN = {"Access-Control-Allow-Origin": "*"}
+PREFLIGHT = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "OPTIONS, HEAD, GET, POST",
+    "Access-Control-Allow-Headers": "X-Requested-With, X-Auth-Token, Content-Type, Content-Length, Authorization",
+}
+#: A JSONP callback must be a plain (dotted) identifier: anything else could inject script.
+CALLBACK_RE = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*(\.[A-Za-z_$][A-Za-z0-9_$]*)*$")
+MAX_CALLBACK = 128
+
+
+def dumps(obj: Any) -> str:
+    """Compact JSON with raw UTF-8 (Chinese is never ``\\u``-escaped)."""
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def json_response(obj: Any, status: int = 200, headers: Optional[Mapping[str, str]] = None) -> Response:
+    resp = Response(dumps(obj).encode("utf-8"), status=status, content_type=JSON_TYPE)
+    resp.headers.update(CORS_ORIGIN)
+    if headers:
+        resp.headers.update(headers)
+    return resp
+
+
+def api_not_found() -> Response:
+    resp = Response(b"api not found", status=403, content_type=TEXT_TYPE)
+    resp.headers.update(CORS_ORIGIN)
+    return resp
+
+
+def preflight() -> Response:
+    resp = Response(b"", status=200)
+    resp.headers.update(PREFLIGHT)
+    return resp
+
+
+def jsonp_callback(params: Mapping[str, str]) -> Optional[str]:
+    """The callback name when the request asked for JSONP (``datatype=jsonp``), else None.
+
+    :raises ValueError: the callback is not a plain identifier.
+    """
+    if params.get("datatype") != "jsonp":
+        return None
+    callback = params.get("callback") or f"jsoncallback{int(time.time())}"
+    if len(callback) > MAX_CALLBACK or not CALLBACK_RE.match(callback):
+        raise ValueError(callback)
+    return callback
+
+
+def wrap_jsonp(resp: Response, callback: str) -> Response:
+    """``callback(<body>)``; the Content-Type stays as it was, as the original left it."""
+    body = resp.get_data()
+    resp.set_data(callback.encode("ascii") + b"(" + body + b")")
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    return resp

@@ -1,0 +1,44 @@
+"""``create_app``: a Flask app serving one Client's Openqq API, with the original's app-wide rules.
+
+Outside the blueprint's routes every path answers 403 ``api not found`` and OPTIONS anywhere
+answers the CORS pre-flight, as the original's catch-all did (protocol doc 11.2).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Optional
+
+from flask import Flask, Response, request
+
+from ..delivery import Delivery
+from . import errors
+from ._http import api_not_found, preflight
+from .blueprint import MAX_BODY, openqq_blueprint
+
+
+def create_app(client: Any, config: Any, *, delivery: Optional[Delivery] = None,
+               on_stop: Optional[Callable[[], None]] = None,
+               _stop_delay: float = 3.0) -> Flask:  # test shim: _stop_delay
+    """The API app for ``client``. ``app.extensions["openqq_sync"]`` is the views' context
+    (``.client``, ``.config``, ``.delivery``). See :func:`openqq_blueprint` for the arguments."""
+    app = Flask("openqq_sync")
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    bp = openqq_blueprint(client, config, delivery=delivery, on_stop=on_stop, _stop_delay=_stop_delay)
+    app.register_blueprint(bp)
+    app.extensions["openqq_sync"] = bp.openqq  # type: ignore[attr-defined]
+
+    @app.before_request
+    def _options_anywhere() -> Optional[Response]:
+        return preflight() if request.method == "OPTIONS" else None
+
+    @app.after_request
+    def _cors(resp: Response) -> Response:
+        resp.headers["Access-Control-Allow-Origin"] = "*"
+        return resp
+
+    errors.register(app)
+    app.register_error_handler(404, lambda e: api_not_found())
+    app.register_error_handler(405, lambda e: api_not_found())
+    return app

@@ -1,0 +1,112 @@
+"""The ``/openqq/*`` blueprint: every route of the Openqq API over one Client.
+
+Mount it in any Flask app (``app.register_blueprint(openqq_blueprint(client, config))``);
+:func:`~openqq_sync.web.app.create_app` does that plus the app-wide rules of the original
+(403 for every unknown path, OPTIONS anywhere). Inside the blueprint's paths the rules
+hold as well: an unknown ``/openqq/...`` path or a wrong method answers 403 ``api not found``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from typing import Any, Callable, Dict, Optional
+
+from flask import Blueprint, Response, g, request
+
+from .. import _lookup
+from ..delivery import Delivery
+from . import errors, views_contacts, views_control, views_group, views_send  # noqa: F401 (routes)
+from ._http import api_not_found, json_response, jsonp_callback, preflight, wrap_jsonp
+from ._params import collect
+from ._routes import ROUTES, Api, Route
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 1024 * 1024
+ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
+
+
+def openqq_blueprint(client: Any, config: Any, *, delivery: Optional[Delivery] = None,
+                     on_stop: Optional[Callable[[], None]] = None, name: str = "openqq",
+                     _stop_delay: float = 3.0) -> Blueprint:  # test shim: _stop_delay
+    """Build the API blueprint for ``client``.
+
+    :param config: the :class:`~openqq_sync.config.Config` (``token``, ``send_timeout``,
+        ``check_event_*``, ``account``, ...).
+    :param delivery: the :class:`~openqq_sync.delivery.Delivery` whose buffer check_event
+        reads; when None one is created and started here (connect before ``client.start()``
+        to see the login events). It is reachable as ``bp.openqq.delivery`` for stopping.
+    :param on_stop: called after ``stop_client`` stopped the client (3 s after answering).
+    :param name: blueprint name; give each one a distinct name to mount several clients.
+    """
+    if delivery is None:
+        delivery = Delivery(client, config).start()
+    api = Api(client=client, config=config, delivery=delivery, on_stop=on_stop, stop_delay=_stop_delay)
+    bp = Blueprint(name, __name__)
+    bp.openqq = api  # type: ignore[attr-defined]
+    token = getattr(config, "token", None)
+
+    @bp.before_request
+    def _before() -> Optional[Response]:
+        if request.method == "OPTIONS":
+            return preflight()
+        # The body limit is per request, so it holds even inside a host app without one.
+        request.max_content_length = MAX_BODY
+        if request.content_length is not None and request.content_length > MAX_BODY:
+            raise errors.ApiError(413, "request body too large", http_status=413)
+        g.openqq_params = collect(request)
+        if token and not _authorized(token, g.openqq_params):
+            raise errors.auth_failure()
+        return None
+
+    @bp.after_request
+    def _after(resp: Response) -> Response:
+        resp.headers["Access-Control-Allow-Origin"] = "*"
+        if request.method == "OPTIONS":
+            return resp
+        params = getattr(g, "openqq_params", None) or request.args
+        try:
+            callback = jsonp_callback(params)
+        except ValueError:
+            return errors.ApiError(errors.BAD_REQUEST, "invalid jsonp callback", http_status=400).response()
+        return wrap_jsonp(resp, callback) if callback else resp
+
+    errors.register(bp)
+    for entry in ROUTES:
+        _add(bp, api, entry)
+
+    def not_found(**_: Any) -> Response:
+        return api_not_found()
+
+    for prefix in ("/openqq", "/openwx"):
+        bp.add_url_rule(f"{prefix}/", f"{prefix[1:]}_root", not_found, methods=ALL_METHODS,
+                        provide_automatic_options=False)
+        bp.add_url_rule(f"{prefix}/<path:rest>", f"{prefix[1:]}_any", not_found, methods=ALL_METHODS,
+                        provide_automatic_options=False)
+    return bp
+
+
+def _add(bp: Blueprint, api: Api, entry: Route) -> None:
+    def view() -> Response:
+        if entry.needs_running and _lookup.state_name(api.client) != "running":
+            raise errors.not_running(api.client)
+        return json_response(entry.view(api, g.openqq_params))
+
+    for rule in entry.rules:
+        endpoint = rule.strip("/").replace("/", "_")
+        bp.add_url_rule(rule, endpoint, view, methods=list(entry.methods) + ["OPTIONS"],
+                        provide_automatic_options=False)
+
+
+def _authorized(token: str, params: Dict[str, str]) -> bool:
+    """Bearer header or ``access_token`` parameter, compared in constant time."""
+    given = ""
+    header = request.headers.get("Authorization", "")
+    if header[:7].lower() == "bearer ":
+        given = header[7:].strip()
+    elif "X-Auth-Token" in request.headers:
+        given = request.headers.get("X-Auth-Token", "")
+    else:
+        given = params.get("access_token", "")
+    return hmac.compare_digest(given.encode("utf-8"), token.encode("utf-8"))

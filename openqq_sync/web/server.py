@@ -1,0 +1,87 @@
+"""Serving the API with waitress: in the main thread (``openqq run``) or a thread (tests, demo).
+
+The thread pool is sized by ``config.threads`` (default 160): every held check_event
+long-poll occupies one thread, so the pool must exceed the waiters allowed
+(:func:`~openqq_sync.delivery.hub.max_waiters_for`) with room for every other call.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any, Optional, Tuple
+
+from waitress import create_server
+from waitress import wasyncore
+
+log = logging.getLogger(__name__)
+
+
+class ApiServer:
+    """A waitress server bound at construction (so the port is known at once).
+
+    ``serve_forever()`` runs the loop on the calling thread; ``start()`` runs it on a named
+    thread; ``stop()`` (any thread, idempotent) closes every connection and the loop ends.
+
+    :raises OSError: the address cannot be bound.
+    """
+
+    def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 5000, threads: int = 160,
+                 name: str = "openqq-http") -> None:
+        self.name = name
+        self._server = create_server(
+            app, host=host, port=port, threads=max(4, threads), ident="openqq-sync",
+            expose_tracebacks=False, channel_timeout=180, connection_limit=max(100, threads * 4),
+            # Bodies over 1 MB are refused by Flask with a JSON 413; let them reach it.
+            max_request_body_size=8 * 1024 * 1024, clear_untrusted_proxy_headers=True)
+        self._thread: Optional[threading.Thread] = None
+        self._stopped = threading.Event()
+        self._done = threading.Event()
+
+    @property
+    def address(self) -> Tuple[str, int]:
+        host, port = self._server.getsockname()[:2]
+        return str(host), int(port)
+
+    @property
+    def port(self) -> int:
+        return self.address[1]
+
+    @property
+    def url(self) -> str:
+        host, port = self.address
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{port}"
+
+    def serve_forever(self) -> None:
+        """Run until :meth:`stop` (or KeyboardInterrupt/SystemExit in the main thread)."""
+        try:
+            self._server.run()
+        finally:
+            self._server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
+            self._done.set()
+
+    def start(self) -> "ApiServer":
+        self._thread = threading.Thread(target=self.serve_forever, name=self.name, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Close the listener and every connection; the serving loop then returns. Idempotent."""
+        if self._stopped.is_set():
+            self._join(timeout)
+            return
+        self._stopped.set()
+        # Closing must happen on the loop's own thread: hand it over through the trigger.
+        self._server.trigger.pull_trigger(lambda: wasyncore.close_all(self._server._map))
+        self._join(timeout)
+
+    def _join(self, timeout: float) -> None:
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+            if thread.is_alive():
+                log.warning("%s still running after stop", self.name)
+        elif thread is None:
+            self._done.wait(timeout)
