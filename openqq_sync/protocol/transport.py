@@ -191,7 +191,13 @@ class Transport:
         """
         failure: Optional[TransportError] = None
         for _ in range(max(1, attempts)):
-            resp = self.request(method, url, attempts=1, **kwargs)
+            try:
+                resp = self.request(method, url, attempts=1, **kwargs)
+            except TransportError as e:
+                if e.aborted:
+                    raise
+                failure = e
+                continue
             try:
                 return json.loads(resp.content)
             except ValueError as e:
