@@ -2,4 +2,11 @@
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+import logging as _logging
+
+from .client import Client, ClientState, SendHandle
+from .config import Config
+
+_logging.getLogger(__name__).addHandler(_logging.NullHandler())
+
+__all__ = ["__version__", "Client", "ClientState", "Config", "SendHandle"]
