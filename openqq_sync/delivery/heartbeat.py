@@ -184,12 +184,14 @@ class Heartbeat:
              headers: dict) -> Tuple[int, Optional[str]]:
         cls = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
         conn = cls(host, port, timeout=self.connect_timeout)
-        with self._cond:
-            if self._stopped:
-                raise ConnectionAbortedError("stopping")
-            self._conn = conn
         try:
             conn.connect()
+            # Published only once connected, under the lock stop() takes: either stop() sees
+            # the socket and shuts it down, or this sees the stop flag.
+            with self._cond:
+                if self._stopped:
+                    raise ConnectionAbortedError("stopping")
+                self._conn = conn
             conn.sock.settimeout(self.timeout)
             conn.request("GET", path, headers={"User-Agent": "openqq-sync heartbeat", **headers})
             resp = conn.getresponse()

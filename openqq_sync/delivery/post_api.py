@@ -78,6 +78,7 @@ class PostApiReporter:
     :param retry_window: seconds after acceptance during which an item is retried.
     :param secret: ``post_secret`` for the HMAC headers, or None.
     :param self_id: returns the account's QQ number for ``X-Self-ID`` (None: header omitted).
+    :param backoff: (first, max) seconds between attempts of one item; doubles per failure.
     :param on_reply: called on the worker thread with ``(context, answer)`` when the receiver
         answers a JSON object to an item submitted with a context; must not block for long.
     """
@@ -86,6 +87,7 @@ class PostApiReporter:
                  queue_size: int = 10000, retry_window: float = 600.0,
                  secret: Optional[str] = None, self_id: Callable[[], Any] = lambda: None,
                  on_reply: Optional[ReplyHandler] = None,
+                 backoff: "tuple[float, float]" = (BACKOFF_FIRST, BACKOFF_MAX),
                  _session_factory: Callable[[], requests.Session] = requests.Session,  # test shim
                  _clock: Callable[[], float] = time.monotonic) -> None:  # test shim
         self.url = url
@@ -96,6 +98,7 @@ class PostApiReporter:
         self._secret = secret
         self._self_id = self_id
         self._on_reply = on_reply
+        self.backoff_first, self.backoff_max = backoff
         self._session_factory = _session_factory
         self._clock = _clock
         self._lock = threading.Lock()
@@ -175,7 +178,8 @@ class PostApiReporter:
                     if self._abort.is_set() or not self._queue:
                         return
                     item = self._queue[0]
-                self._deliver(session, item)
+                if not self._deliver(session, item):
+                    return          # aborted: the item stays queued and stop() counts it
                 with self._cond:
                     # stop() may have cleared the queue meanwhile; pop only our own head.
                     if self._queue and self._queue[0] is item:
@@ -186,22 +190,23 @@ class PostApiReporter:
             session.close()
             log.debug("%s stopped", self.name)
 
-    def _deliver(self, session: requests.Session, item: _Item) -> None:
-        """Attempt ``item`` until delivered, expired or aborted. Worker thread only."""
-        delay = BACKOFF_FIRST
+    def _deliver(self, session: requests.Session, item: _Item) -> bool:
+        """Attempt ``item`` until delivered or expired (True) or aborted (False). Worker thread only."""
+        delay = self.backoff_first
         while not self._abort.is_set():
             item.attempts += 1
             if self.attempt(session, item):
-                return
+                return True
             if self._clock() - item.accepted >= self.retry_window:
                 self.stats.expired += 1
                 log.warning("post_api: giving up a report after %d attempt(s) (%s); %d expired so far",
                             item.attempts, self.stats.last_error, self.stats.expired)
-                return
+                return True
             self.stats.retries += 1
             # Jitter spreads the retries of several clients pointed at one receiver.
             self._abort.wait(delay * random.uniform(0.8, 1.2))
-            delay = min(delay * 2, BACKOFF_MAX)
+            delay = min(delay * 2, self.backoff_max)
+        return False
 
     def attempt(self, session: requests.Session, item: _Item) -> bool:
         """One POST. True when the item needs no further attempt. Worker thread only."""

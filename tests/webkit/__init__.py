@@ -1,0 +1,176 @@
+"""Test helpers shared by tests/web, tests/delivery and tests/contrib (web area).
+
+* :class:`Receiver` — a real HTTP server on loopback (port 0) that records POSTs and answers
+  what the test tells it to (post_api receivers, poll_api servers).
+* :class:`StubClient` — a stand-in with a state and a real ContactStore, for the routes that
+  do not need a logged-in client.
+* :func:`serve` — an ApiServer on port 0 around an app, stopped on exit.
+* :func:`eventually` — the one bounded polling helper (house style X2).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.server
+import json
+import threading
+import time
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+
+from openqq_sync.config import Config
+from openqq_sync.contacts import ContactStore
+from openqq_sync.web import ApiServer, create_app
+
+Answer = Tuple[int, Dict[str, str], bytes]
+
+
+def eventually(pred: Callable[[], Any], timeout: float = 5.0, interval: float = 0.01) -> Any:
+    """Poll ``pred`` until it is truthy (returned) or ``timeout`` passes (AssertionError)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = pred()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(interval)
+
+
+class Request:
+    def __init__(self, method: str, path: str, headers: Dict[str, str], body: bytes) -> None:
+        self.method = method
+        self.path = path
+        self.headers = headers
+        self.body = body
+
+    def json(self) -> Any:
+        return json.loads(self.body.decode("utf-8"))
+
+
+class Receiver:
+    """Records every request; ``respond(req) -> (status, headers, body)`` decides the answer.
+
+    Thread-safe. Use as a context manager or call ``close()``.
+    """
+
+    def __init__(self, respond: Optional[Callable[[Request], Answer]] = None, port: int = 0) -> None:
+        self.respond = respond or (lambda req: (200, {"Content-Type": "text/plain"}, b"ok"))
+        self.requests: List[Request] = []
+        self._cond = threading.Condition()
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                req = Request(self.command, self.path, dict(self.headers.items()), body)
+                try:
+                    status, headers, out = receiver.respond(req)
+                except ConnectionAbortedError:
+                    self.close_connection = True
+                    return
+                with receiver._cond:
+                    receiver.requests.append(req)
+                    receiver._cond.notify_all()
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+
+            do_GET = do_POST = _handle
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}/post"
+        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="test-receiver", daemon=True)
+        self._thread.start()
+
+    def bodies(self) -> List[Any]:
+        with self._cond:
+            return [r.json() for r in self.requests if r.method == "POST"]
+
+    def wait_for(self, pred: Callable[[List[Request]], bool], timeout: float = 5.0) -> List[Request]:
+        with self._cond:
+            if not self._cond.wait_for(lambda: pred(self.requests), timeout):
+                raise AssertionError(f"receiver: condition not met in {timeout} s; got {len(self.requests)}")
+            return list(self.requests)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self._thread.join(5)
+
+    def __enter__(self) -> "Receiver":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def json_answer(data: Any, status: int = 200) -> Answer:
+    return status, {"Content-Type": "application/json"}, json.dumps(data, ensure_ascii=False).encode()
+
+
+class StubClient:
+    """A client stand-in: a ``state``, a real ContactStore, and recorded control calls."""
+
+    def __init__(self, state: str = "init", account: str = "test") -> None:
+        self.state = state
+        self.contacts = ContactStore()
+        self.user = None
+        self.pid = 4242
+        self.starttime = int(time.time()) - 10
+        self.stopped = threading.Event()
+        self.relogins = 0
+        self.sent: List[Tuple[str, Any, str]] = []
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self.state = "stop"
+        self.stopped.set()
+
+    def request_relogin(self) -> None:
+        self.relogins += 1
+
+    def load_group_members(self, group: Any) -> None:
+        pass
+
+
+def config(tmp_path: Any = None, **kw: Any) -> Config:
+    base: Dict[str, Any] = dict(account="test", check_event_timeout=0.2, send_interval=0,
+                                show_qrcode=False, qrcode_poll_interval=0.05, threads=16)
+    if tmp_path is not None:
+        base["tmpdir"] = str(tmp_path)
+    base.update(kw)
+    return Config(**base)
+
+
+@contextlib.contextmanager
+def serve(app: Any, threads: int = 16) -> Iterator[ApiServer]:
+    server = ApiServer(app, host="127.0.0.1", port=0, threads=threads, name="test-openqq-http").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@contextlib.contextmanager
+def stub_api(client: Optional[StubClient] = None, **cfg: Any) -> Iterator[Tuple[ApiServer, StubClient, Any]]:
+    """An API served over loopback for a StubClient; yields (server, client, app)."""
+    client = client or StubClient()
+    stop_delay = cfg.pop("_stop_delay", 0.05)
+    on_stop = cfg.pop("on_stop", None)
+    app = create_app(client, config(**cfg), on_stop=on_stop, _stop_delay=stop_delay)
+    try:
+        with serve(app) as server:
+            yield server, client, app
+    finally:
+        app.extensions["openqq_sync"].delivery.stop(0.5)
