@@ -1,0 +1,142 @@
+"""The control API under ``/sandbox/``: JSON in, JSON out, one route per world verb.
+
+A user-facing interface (documented with curl examples in docs/sandbox.md). Errors answer
+``{"error": "..."}`` with HTTP 400 (bad argument), 404 (unknown contact or verb).
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Dict
+
+from flask import Blueprint, Response, request
+
+from ._wire import answer, world
+
+bp = Blueprint("sandbox_control", __name__, url_prefix="/sandbox")
+
+# World changes: POST /sandbox/<verb> with the verb's keyword arguments as a JSON object.
+CHANGE_VERBS = (
+    "add_friend", "remove_friend", "rename_friend",
+    "add_group", "remove_group", "rename_group",
+    "add_group_member", "remove_group_member", "rename_group_member",
+    "add_discuss", "remove_discuss", "rename_discuss",
+    "add_discuss_member", "remove_discuss_member", "rename_discuss_member",
+)
+
+
+class _Error(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        self.status, self.message = status, message
+
+
+@bp.errorhandler(_Error)
+def _error(e: _Error) -> Response:
+    return answer({"error": e.message}, status=e.status)
+
+
+@bp.errorhandler(ValueError)
+def _value_error(e: ValueError) -> Response:
+    return answer({"error": str(e)}, status=400)
+
+
+@bp.errorhandler(KeyError)
+def _key_error(e: KeyError) -> Response:
+    return answer({"error": e.args[0] if e.args else "not found"}, status=404)
+
+
+def _body() -> Dict[str, Any]:
+    if not request.get_data():
+        return {}
+    body = request.get_json(force=True, silent=True)
+    if not isinstance(body, dict):
+        raise _Error(400, "the body must be a JSON object")
+    return body
+
+
+def _call(fn, body: Dict[str, Any]) -> Any:
+    params = inspect.signature(fn).parameters
+    unknown = sorted(set(body) - set(params))
+    if unknown:
+        raise _Error(400, "unknown argument(s): %s" % ", ".join(unknown))
+    try:
+        inspect.signature(fn).bind(**body)
+    except TypeError as e:
+        raise _Error(400, str(e))
+    return fn(**body)
+
+
+@bp.route("/", methods=["GET"])
+@bp.route("/status", methods=["GET"])
+def status() -> Response:
+    return answer(world().status())
+
+
+@bp.route("/world", methods=["GET"])
+def get_world() -> Response:
+    return answer(world().snapshot(members=request.args.get("members", "1") not in ("0", "false", "no")))
+
+
+@bp.route("/message", methods=["POST"])
+def post_message() -> Response:
+    body = _body()
+    return answer(_call(world().inject_message, body))
+
+
+@bp.route("/sent", methods=["GET"])
+def get_sent() -> Response:
+    return answer(world().sent)
+
+
+@bp.route("/admin", methods=["GET"])
+def get_admin() -> Response:
+    return answer(world().admin_log)
+
+
+@bp.route("/scan", methods=["POST"])
+def scan() -> Response:
+    return answer({"scanned": world().scan()})
+
+
+@bp.route("/confirm", methods=["POST"])
+def confirm() -> Response:
+    return answer({"confirmed": world().confirm()})
+
+
+@bp.route("/expire_qrcode", methods=["POST"])
+def expire_qrcode() -> Response:
+    return answer({"expired": world().expire_qrcode()})
+
+
+@bp.route("/expire_session", methods=["POST"])
+def expire_session() -> Response:
+    return answer({"expired": world().expire_session()})
+
+
+@bp.route("/fault", methods=["POST"])
+def add_fault() -> Response:
+    return answer(_call(world().add_fault, _body()))
+
+
+@bp.route("/fault", methods=["DELETE"])
+@bp.route("/faults", methods=["DELETE"])
+def clear_faults() -> Response:
+    world().clear_faults()
+    return answer({"cleared": True})
+
+
+@bp.route("/delay", methods=["POST"])
+def set_delay() -> Response:
+    return answer(_call(world().set_delay, _body()))
+
+
+@bp.route("/chatter", methods=["POST"])
+def set_chatter() -> Response:
+    return answer(_call(world().set_chatter, _body()))
+
+
+@bp.route("/<verb>", methods=["POST"])
+def change(verb: str) -> Response:
+    if verb not in CHANGE_VERBS:
+        raise _Error(404, "unknown control verb %r" % verb)
+    return answer(_call(getattr(world(), verb), _body()))

@@ -1,0 +1,127 @@
+"""SandboxServer: a ``SandboxWorld`` served over loopback HTTP by waitress in its own thread.
+
+::
+
+    srv = SandboxServer(world="small", seed=1, port=0, auto_scan=0.05, poll_hold=2.0)
+    srv.start()          # returns once listening; srv.url == "http://127.0.0.1:<port>"
+    srv.world.inject_message("friend_message", uid, "你好 [微笑]")
+    srv.stop()           # wakes held poll2s, closes the listener, joins every thread
+
+``start()``/``stop()`` may be called from any thread; ``stop()`` is idempotent.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Optional
+
+import waitress
+
+from .app import create_app
+from .chatter import Chatter
+from .world import SandboxWorld
+
+log = logging.getLogger(__name__)
+
+
+class SandboxServer:
+    """Owns the world, the waitress server and its thread, and the chatter thread.
+
+    :param threads: waitress worker threads; each held poll2 keeps one busy, so keep this
+        well above the number of clients polling at once (the control API needs some too).
+    Other parameters: see ``SandboxWorld``; ``chatter`` is messages per minute (0 = off).
+    """
+
+    def __init__(self, world: str = "small", seed: int = 1, host: str = "127.0.0.1", port: int = 0, *,
+                 auto_scan: Optional[float] = 1.0, auto_confirm: Optional[float] = 1.0,
+                 qrcode_ttl: float = 120.0, poll_hold: float = 25.0, chatter: float = 0.0,
+                 echo_sends: bool = False, threads: int = 48) -> None:
+        self.world = SandboxWorld(world, seed, auto_scan=auto_scan, auto_confirm=auto_confirm,
+                                  qrcode_ttl=qrcode_ttl, poll_hold=poll_hold, echo_sends=echo_sends)
+        self.world.set_chatter(chatter)
+        self.host = host
+        self.port = port
+        self.threads = threads
+        self.app = create_app(self.world)
+        self._server = None
+        self._thread: Optional[threading.Thread] = None
+        self._chatter = Chatter(self.world, seed=seed)
+        self._lock = threading.Lock()
+        self._stopped = False
+
+    @property
+    def url(self) -> str:
+        """``http://<host>:<port>`` once started."""
+        return "http://%s:%d" % (self.host, self.port)
+
+    def start(self) -> "SandboxServer":
+        """Bind, start serving and the chatter; return once the socket listens."""
+        with self._lock:
+            if self._server is not None:
+                raise RuntimeError("sandbox server already started")
+            self._server = waitress.create_server(self.app, host=self.host, port=self.port, threads=self.threads,
+                                                  ident="openqq-sandbox", expose_tracebacks=False,
+                                                  channel_timeout=300, connection_limit=1000)
+            self.port = int(self._server.effective_port)  # type: ignore[union-attr]
+            self._thread = threading.Thread(target=self._run, name="openqq-sandbox-http", daemon=True)
+            self._thread.start()
+            self._chatter.start()
+        log.info("sandbox: serving %s world (seed %s) on %s", self.world.data.size, self.world.data.seed, self.url)
+        return self
+
+    def _run(self) -> None:
+        try:
+            self._server.run()  # type: ignore[union-attr]
+        except Exception:  # pragma: no cover - only if waitress itself breaks
+            if not self._stopped:
+                log.exception("sandbox: server loop crashed")
+        finally:
+            log.debug("sandbox: server loop ended")
+
+    def serve_forever(self) -> None:
+        """Start and block until ``stop()`` (or KeyboardInterrupt in the calling thread)."""
+        self.start()
+        try:
+            while self._thread is not None and self._thread.is_alive():
+                self._thread.join(0.5)
+        finally:
+            self.stop()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Wake held poll2s and hangs, close every socket, join the threads. Idempotent."""
+        with self._lock:
+            if self._stopped or self._server is None:
+                self._stopped = True
+                return
+            self._stopped = True
+            server = self._server
+        # 1. Producers: chatter stops, every held poll2 / hang / delay returns at once.
+        self.world.stop()
+        self._chatter.stop(timeout)
+        # 2. Close the listener and every channel from inside the asyncore loop (a trigger
+        #    thunk runs there), which ends the loop at once; then join it.
+        logging.getLogger("waitress").setLevel(logging.ERROR)
+
+        def close_all() -> None:
+            for ch in list(server._map.values()):  # type: ignore[attr-defined]
+                try:
+                    ch.handle_close()
+                except Exception:  # pragma: no cover - already closed
+                    pass
+        if self._thread is not None and self._thread.is_alive():
+            server.trigger.pull_trigger(close_all)  # type: ignore[attr-defined]
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                log.warning("sandbox: server thread still running after %.1f s", timeout)
+        else:
+            close_all()
+        # 3. Worker threads: finish what runs (nothing blocks any more), cancel the rest.
+        server.task_dispatcher.shutdown(cancel_pending=True, timeout=timeout)  # type: ignore[attr-defined]
+        log.info("sandbox: stopped")
+
+    def __enter__(self) -> "SandboxServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
