@@ -26,6 +26,7 @@ from typing import Any, Callable, Optional
 
 from ._receiver import Kicked
 from ._state import ClientState
+from .protocol import poll as poll_api
 from .protocol.errors import LoginExpired, NeedRelink, OpenQQError, PollTimeout, ProtocolError, TransportError
 
 log = logging.getLogger(__name__)
@@ -85,7 +86,6 @@ class PollLoop:
         if client._relogin_event.is_set():
             return RELOGIN
         creds = client._creds
-        from .protocol import poll as poll_api  # TEMP lazy until protocol/poll lands
         try:
             result = poll_api.poll(client._transport, creds, session=self._session(),
                                    timeout=float(config.ua_request_timeout))

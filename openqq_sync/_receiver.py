@@ -113,8 +113,8 @@ class Receiver:
             log.exception("could not process a %s poll item", kind)
 
     def _presence(self, item: Mapping[str, Any]) -> None:
-        friend_id = item.get("sender_id", item.get("uin", item.get("id")))
-        state = item.get("state", item.get("status"))
+        friend_id = item.get("friend_id")
+        state = item.get("state")
         changes = self._client.contacts.update_friend_presence(friend_id, state, item.get("client_type"))
         self._client._emit_changes(changes)
 

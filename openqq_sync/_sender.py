@@ -20,6 +20,7 @@ import time
 from typing import Any, Dict, Optional, Tuple
 
 from .model import Message
+from .protocol import send as send_api
 from .protocol.errors import OpenQQError
 
 log = logging.getLogger(__name__)
@@ -189,7 +190,6 @@ class Sender:
         return int(face)
 
     def _send_once(self, msg: Message, creds: Any) -> Tuple[int, str, str]:
-        from .protocol import send as send_api  # TEMP lazy until protocol/send lands
         client = self._client
         t = client._transport
         kind = msg.type
@@ -223,13 +223,13 @@ class Sender:
 
     def _sess_sig(self, creds: Any, owner_id: Any, to_uin: Any, service_type: int) -> Optional[str]:
         key = (owner_id, to_uin, service_type)
-        from .protocol import send as send_api  # TEMP lazy until protocol/send lands
         now = time.monotonic()
         cached = self._sigs.get(key)
         if cached and now - cached[0] < SESS_SIG_TTL:
             return cached[1]
         try:
-            sig = send_api.get_sess_sig(self._client._transport, creds, owner_id, to_uin, service_type)
+            sig = send_api.get_sess_sig(self._client._transport, creds, owner_id, to_uin, service_type,
+                                       session=self._session)
         except OpenQQError as e:
             log.warning("no sess signature for %s/%s: %s", owner_id, to_uin, e)
             return None

@@ -35,15 +35,25 @@ class StateCell:
     def value(self) -> ClientState:
         return self._value
 
-    def set(self, new: ClientState) -> Optional[Tuple[ClientState, ClientState]]:
-        """Move to ``new``; returns ``(old, new)`` if it changed, else None. ``stop`` is final."""
+    def set(self, new: ClientState, *, notify: bool = True) -> Optional[Tuple[ClientState, ClientState]]:
+        """Move to ``new``; returns ``(old, new)`` if it changed, else None. ``stop`` is final.
+
+        With ``notify=False`` waiters wake only at the next ``notify()``: the client first
+        writes the state file and emits ``state_change``, so whoever waited for a state
+        also sees its signal and file.
+        """
         with self._cond:
             old = self._value
             if old == new or old == ClientState.STOP:
                 return None
             self._value = new
-            self._cond.notify_all()
+            if notify:
+                self._cond.notify_all()
             return old, new
+
+    def notify(self) -> None:
+        with self._cond:
+            self._cond.notify_all()
 
     def wait_for(self, predicate: Callable[[ClientState], bool], timeout: Optional[float]) -> bool:
         with self._cond:

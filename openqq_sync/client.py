@@ -121,14 +121,17 @@ class Client:
         self._emit(signals.send_message, msg=msg)
 
     def _set_state(self, new: ClientState) -> None:
-        changed = self._cell.set(new)
+        changed = self._cell.set(new, notify=False)
         if changed is None:
             return
         old, new = changed
-        self.log.info("state %s -> %s", old.value, new.value)
-        if self._state_file is not None:
-            self._state_file.write(new.value, old.value)
-        self._emit(signals.state_change, old=old.value, new=new.value)
+        try:
+            self.log.info("state %s -> %s", old.value, new.value)
+            if self._state_file is not None:
+                self._state_file.write(new.value, old.value)
+            self._emit(signals.state_change, old=old.value, new=new.value)
+        finally:
+            self._cell.notify()
 
     # ------------------------------------------------------------------ credentials
     def _publish_credentials(self, creds: Any) -> None:
