@@ -1,6 +1,20 @@
-"""Web-area fixtures: make the shared helpers in tests/webkit importable."""
+"""Web-area fixtures: the shared helpers in tests/webkit, and a live stack per module."""
 
 import os
 import sys
 
+import pytest
+
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir))
+
+from webkit import LiveStack  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    """Sandbox + Client + API + post_api receiver, shared by a module's tests (read-mostly)."""
+    stack = LiveStack(str(tmp_path_factory.mktemp("live")))
+    try:
+        yield stack
+    finally:
+        stack.close()

@@ -174,3 +174,72 @@ def stub_api(client: Optional[StubClient] = None, **cfg: Any) -> Iterator[Tuple[
             yield server, client, app
     finally:
         app.extensions["openqq_sync"].delivery.stop(0.5)
+
+
+class LiveStack:
+    """Sandbox + real Client + Delivery + the API on waitress, all on loopback port 0.
+
+    ``respond`` (the post_api receiver's answer function) can be swapped by a test; the
+    receiver is started before the client so the login events reach it.
+    """
+
+    def __init__(self, tmpdir: str, *, post_api: bool = True, sandbox_kw: Optional[Dict[str, Any]] = None,
+                 **cfg: Any) -> None:
+        from openqq_sync.client import Client
+        from openqq_sync.delivery import Delivery
+        from openqq_sync.sandbox import SandboxServer
+
+        kw = dict(world="small", seed=1, host="127.0.0.1", port=0, auto_scan=0.05,
+                  auto_confirm=0.05, poll_hold=2.0)
+        kw.update(sandbox_kw or {})
+        self.sandbox = SandboxServer(**kw).start()
+        self.answer: Callable[[Request], Answer] = lambda req: (200, {"Content-Type": "text/plain"}, b"ok")
+        self.receiver = Receiver(lambda req: self.answer(req)) if post_api else None
+        base: Dict[str, Any] = dict(server=self.sandbox.url, tmpdir=tmpdir, send_interval=0,
+                                    qrcode_poll_interval=0.05, show_qrcode=False, check_event_timeout=0.5,
+                                    threads=24, account="live")
+        if self.receiver is not None:
+            base["post_api"] = self.receiver.url
+        base.update(cfg)
+        self.config = Config(**base)
+        self.client = Client(self.config)
+        self.delivery = Delivery(self.client, self.config).start()
+        self.stopped = threading.Event()
+        self.app = create_app(self.client, self.config, delivery=self.delivery,
+                              on_stop=self.stopped.set, _stop_delay=0.05)
+        self.server = ApiServer(self.app, host="127.0.0.1", port=0, threads=self.config.threads,
+                                name="test-openqq-http").start()
+        self.url = self.server.url
+        self.client.start()
+        if not self.client.wait_for_state("running", 20):
+            self.close()
+            raise AssertionError(f"client did not reach running: {self.client.state}")
+        self.world = self.sandbox.world.snapshot()
+
+    # --- world lookups (ids are this login's) ------------------------------------------
+    def friend(self, **kw: Any) -> Dict[str, Any]:
+        return next(f for f in self.world["friends"] if all(f.get(k) == v for k, v in kw.items()))
+
+    def group(self, role: Optional[str] = None, **kw: Any) -> Dict[str, Any]:
+        return next(g for g in self.world["groups"]
+                    if (role is None or g["role"] == role) and all(g.get(k) == v for k, v in kw.items()))
+
+    def get(self, path: str, **params: Any) -> Any:
+        import requests
+        r = requests.get(self.url + path, params=params, timeout=30)
+        assert r.headers.get("Access-Control-Allow-Origin") == "*"
+        return r.json()
+
+    def posts(self, post_type: Optional[str] = None, event: Optional[str] = None) -> List[Any]:
+        assert self.receiver is not None
+        return [b for b in self.receiver.bodies()
+                if (post_type is None or b.get("post_type") == post_type)
+                and (event is None or b.get("event") == event)]
+
+    def close(self) -> None:
+        self.client.stop()
+        self.delivery.stop(1.0)
+        self.server.stop()
+        if self.receiver is not None:
+            self.receiver.close()
+        self.sandbox.stop()
