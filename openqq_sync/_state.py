@@ -30,6 +30,7 @@ class StateCell:
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
         self._value = initial
+        self._published = initial   # what waiters see: set by notify(), after the signal
 
     @property
     def value(self) -> ClientState:
@@ -48,13 +49,15 @@ class StateCell:
                 return None
             self._value = new
             if notify:
+                self._published = new
                 self._cond.notify_all()
             return old, new
 
     def notify(self) -> None:
         with self._cond:
+            self._published = self._value
             self._cond.notify_all()
 
     def wait_for(self, predicate: Callable[[ClientState], bool], timeout: Optional[float]) -> bool:
         with self._cond:
-            return self._cond.wait_for(lambda: predicate(self._value), timeout)
+            return self._cond.wait_for(lambda: predicate(self._published), timeout)

@@ -95,8 +95,9 @@ class Client:
         Waiting for anything but ``stop`` also returns False as soon as the client stops.
         """
         want = ClientState(state)
-        ok = self._cell.wait_for(lambda s: s == want or s == ClientState.STOP, timeout)
-        return ok and self._cell.value == want
+        seen = []
+        self._cell.wait_for(lambda s: (seen.append(s) or s == want or s == ClientState.STOP), timeout)
+        return bool(seen) and seen[-1] == want
 
     @property
     def user(self) -> Optional[User]:

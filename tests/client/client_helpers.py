@@ -64,14 +64,14 @@ class SignalRecorder:
         def found() -> Any:
             for n, kw in self.events:
                 if n == name and pred(kw):
-                    return kw
+                    return (kw,)   # a 1-tuple: an empty payload must count as found
             return None
 
         with self._cond:
             result = self._cond.wait_for(found, timeout)
         if not result:
             raise AssertionError(f"no {name} signal matching within {timeout} s; got {self.names()}")
-        return result
+        return result[0]
 
     def close(self) -> None:
         for sig, receiver in self._receivers:
