@@ -8,10 +8,12 @@ from typing import List, Optional
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import runner
     from .sandbox import command as sandbox_command
 
     parser = argparse.ArgumentParser(prog="openqq", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
+    runner.add_parsers(sub)
     sandbox_command.add_parser(sub)
     return parser
 

@@ -21,7 +21,8 @@ class ApiServer:
     """A waitress server bound at construction (so the port is known at once).
 
     ``serve_forever()`` runs the loop on the calling thread; ``start()`` runs it on a named
-    thread; ``stop()`` (any thread, idempotent) closes every connection and the loop ends.
+    thread; ``close()`` (any thread, a signal handler too) makes the loop close every
+    connection and end; ``stop()`` also waits for that.
 
     :raises OSError: the address cannot be bound.
     """
@@ -67,14 +68,22 @@ class ApiServer:
         self._thread.start()
         return self
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """Close the listener and every connection; the serving loop then returns. Idempotent."""
+    def close(self) -> None:
+        """Ask the serving loop to close everything and return; does not wait. Safe from any
+        thread and from a signal handler. Idempotent."""
         if self._stopped.is_set():
-            self._join(timeout)
             return
         self._stopped.set()
         # Closing must happen on the loop's own thread: hand it over through the trigger.
-        self._server.trigger.pull_trigger(lambda: wasyncore.close_all(self._server._map))
+        try:
+            self._server.trigger.pull_trigger(lambda: wasyncore.close_all(self._server._map))
+        except OSError:  # the loop already closed the trigger
+            pass
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """:meth:`close`, then wait for the serving loop to end. Idempotent; not from a
+        signal handler on the serving thread."""
+        self.close()
         self._join(timeout)
 
     def _join(self, timeout: float) -> None:

@@ -1,0 +1,198 @@
+"""``openqq run`` (client + API) and ``openqq demo`` (sandbox + client + API in one process).
+
+``run`` serves the API with waitress in the main thread. It ends, in this order, when
+``/openqq/stop_client`` stopped the client, when the client stopped by itself, or on
+SIGTERM/SIGINT: heartbeat stopped, client stopped (state ``stop``, ``stop`` event, pid file
+removed), post_api drained for up to 5 s, every thread joined.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from typing import Any, Callable, List, Optional
+
+from . import options, signals
+from .config import Config
+
+log = logging.getLogger(__name__)
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+DEMO_DEFAULTS = {"account": "demo"}
+LOG_FORMAT = "[%(asctime)s] [%(levelname)s] %(name)s: %(message)s"
+DATE_FORMAT = "%y/%m/%d %H:%M:%S"
+
+
+def is_loopback(host: str) -> bool:
+    return host in LOOPBACK or host.startswith("127.")
+
+
+def add_parsers(sub: Any) -> None:
+    """Register ``run`` and ``demo`` on an argparse subparsers object."""
+    run = sub.add_parser("run", help="log in and serve the Openqq API",
+                         description="Log a QQ account in (QR code in the terminal) and serve the "
+                                     "Openqq HTTP API. Every option is also an OPENQQ_<OPTION> "
+                                     "environment variable and a config-file key.")
+    options.add_flags(run)
+    run.set_defaults(func=run_command)
+    demo = sub.add_parser("demo", help="sandbox + client + API on 127.0.0.1:5000",
+                          description="Run a SmartQQ sandbox (small world, chatter on, the phone "
+                                      "scans by itself) and log into it, serving the API.")
+    demo.add_argument("--chatter", type=float, default=6.0, metavar="PER_MINUTE",
+                      help="messages the sandbox's contacts send per minute (default 6)")
+    demo.add_argument("--seed", type=int, default=1, help="sandbox world seed (default 1)")
+    options.add_flags(demo)
+    demo.set_defaults(func=demo_command)
+
+
+def setup_logging(config: Config) -> None:
+    """Console (and ``log_path``) logging; only the CLI installs handlers (house style C2)."""
+    level = getattr(logging, str(config.log_level).upper(), logging.INFO)
+    handlers: List[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if config.log_path:
+        handlers.append(logging.FileHandler(config.log_path, encoding="utf-8"))
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        root.removeHandler(h)
+    for h in handlers:
+        h.setFormatter(logging.Formatter(LOG_FORMAT, DATE_FORMAT))
+        root.addHandler(h)
+    root.setLevel(level)
+    # Every SmartQQ request is logged by the transport; that is HTTP detail (debug), and at
+    # info it would bury the message lines.
+    if level > logging.DEBUG:
+        logging.getLogger("openqq_sync.protocol.transport").setLevel(max(level, logging.WARNING))
+    # ShowMsg lines carry their own time stamp: print them bare.
+    show = logging.getLogger("openqq_sync.showmsg")
+    show.propagate = False
+    show.handlers = []
+    for h in handlers:
+        bare = logging.StreamHandler(h.stream) if isinstance(h, logging.StreamHandler) else h
+        bare.setFormatter(logging.Formatter("%(message)s"))
+        show.addHandler(bare)
+    show.setLevel(level)
+
+
+def _configure(args: argparse.Namespace, base: Optional[dict] = None) -> Optional[Config]:
+    try:
+        config, _ = options.load(args, base=base)
+    except (OSError, ValueError) as e:
+        print(f"openqq: {e}", file=sys.stderr)
+        return None
+    return config
+
+
+def run_command(args: argparse.Namespace) -> int:
+    config = _configure(args)
+    if config is None:
+        return 2
+    setup_logging(config)
+    return serve(config)
+
+
+def demo_command(args: argparse.Namespace) -> int:
+    config = _configure(args, base=DEMO_DEFAULTS)
+    if config is None:
+        return 2
+    setup_logging(config)
+    from .sandbox import SandboxServer
+
+    sandbox = SandboxServer(world="small", seed=args.seed, host="127.0.0.1", port=0, auto_scan=1.0,
+                            auto_confirm=1.0, chatter=args.chatter)
+    sandbox.start()
+    print(f"SmartQQ sandbox on {sandbox.url} (small world, the phone scans the QR code by itself)",
+          flush=True)
+    try:
+        return serve(config.replace(server=sandbox.url))
+    finally:
+        sandbox.stop()
+
+
+def serve(config: Config, *, _installed: Optional[Callable[[Any], None]] = None) -> int:  # test shim
+    """Run client and API until stopped; returns the exit code (0 clean, 1 failure, 2 refused).
+
+    Call from the main thread (signal handlers are installed).
+    """
+    if not is_loopback(config.host) and not config.token and not config.allow_no_token:
+        print(f"openqq: refusing to serve the API on {config.host} without a token: anyone who "
+              f"can reach it could send messages as you. Set --token TOKEN (or OPENQQ_TOKEN), "
+              f"or pass --allow-no-token to accept an open API.", file=sys.stderr)
+        return 2
+    from .client import Client
+    from .delivery import Delivery, Heartbeat
+    from .showmsg import ShowMsg
+    from .web import ApiServer, create_app
+
+    client = Client(config)
+    delivery = Delivery(client, config)
+    holder: dict = {}
+
+    def shutdown() -> None:
+        # Non-blocking: wake check_event waiters, then let the serving loop end.
+        delivery.buffer.close()
+        server = holder.get("server")
+        if server is not None:
+            server.close()
+
+    app = create_app(client, config, delivery=delivery, on_stop=shutdown)
+    try:
+        server = ApiServer(app, host=config.host, port=config.port, threads=config.threads,
+                           name=f"openqq-{config.account}-http")
+    except OSError as e:
+        print(f"openqq: cannot listen on {config.host}:{config.port}: {e}", file=sys.stderr)
+        delivery.stop(0)
+        return 1
+    holder["server"] = server
+    showmsg = ShowMsg(client).attach() if config.show_message else None
+
+    def client_stopped(sender: Any, **_: Any) -> None:
+        shutdown()
+
+    signals.stop.connect(client_stopped, sender=client, weak=False)
+    heartbeat = None
+    if config.poll_api:
+        heartbeat = Heartbeat(client, config.poll_api, own_address=lambda: server.address,
+                              interval=config.poll_interval, timeout=config.ua_request_timeout,
+                              token=config.token, name=f"openqq-{config.account}-heartbeat")
+
+    def on_signal(signo: int, _frame: Any) -> None:
+        log.info("signal %d: stopping", signo)
+        shutdown()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        try:
+            client.start()
+        except RuntimeError as e:
+            print(f"openqq: {e}", file=sys.stderr)
+            return 1
+        if heartbeat is not None:
+            heartbeat.start()
+        log.info("Openqq API on %s/openqq/ (account %s, %d threads)", server.url, config.account,
+                 config.threads)
+        if _installed is not None:
+            _installed(server)
+        server.serve_forever()
+    finally:
+        if heartbeat is not None:
+            heartbeat.stop()
+        client.stop()
+        signals.stop.disconnect(client_stopped, sender=client)
+        delivery.stop(drain_timeout=5.0)
+        if showmsg is not None:
+            showmsg.detach()
+        server.stop()
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        prefix = f"openqq-{config.account}-"
+        alive = [t.name for t in threading.enumerate() if t.name.startswith(prefix) and t.is_alive()]
+        if alive:
+            log.warning("threads still running at exit: %s", ", ".join(alive))
+    if client.error:
+        log.error("client stopped: %s", client.error)
+        return 1
+    log.info("stopped")
+    return 0
