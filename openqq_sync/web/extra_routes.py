@@ -1,0 +1,75 @@
+"""Routes beyond the original's API: the login QR code, the OpenAPI document, the web console.
+
+:func:`install` adds them to the Openqq blueprint, so they share its token check, CORS and
+error handlers. The console's files and the document are public (:func:`is_public`): the
+console asks the browser user for the token and sends it as ``Authorization: Bearer``, and
+neither holds anything about the account. The console lives under ``/openqq/`` rather than at
+``/``: the original answered 403 ``api not found`` at ``/`` (kept), an embedding app keeps its
+own home page, and one nginx ``location /openqq/`` covers everything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from typing import Any
+
+from flask import Blueprint, Response, request, send_file
+
+from .. import _lookup
+from . import openapi
+from ._http import CORS_ORIGIN, json_response
+from .errors import ApiError
+
+STATIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
+CONSOLE_PATH = "/openqq/console/"
+CONSOLE_FILES = {"": ("index.html", "text/html; charset=utf-8"),
+                 "console.js": ("console.js", "text/javascript; charset=utf-8"),
+                 "console.css": ("console.css", "text/css; charset=utf-8")}
+NO_QRCODE = 404
+
+
+def is_public() -> bool:
+    """True for a request to a route that never needs the token (console files, document)."""
+    rule = request.url_rule
+    return rule is not None and rule.rule in openapi.public_paths()
+
+
+def install(bp: Blueprint, api: Any) -> None:
+    """Add get_qrcode, openapi.json and the console to ``bp`` (built for ``api``)."""
+    document = openapi.document(token=bool(getattr(api.config, "token", None)))
+
+    def get_qrcode() -> Response:
+        png = getattr(api.client, "qrcode", None)
+        if not png:
+            raise ApiError(NO_QRCODE, "no qrcode: the client is not scanning", http_status=404,
+                           extra={"state": _lookup.state_name(api.client)})
+        resp = Response(png, content_type="image/png")
+        # A new code replaces the old one at expiry; never let a cache show a dead one.
+        resp.headers["Cache-Control"] = "no-store"
+        resp.headers["ETag"] = '"' + hashlib.sha1(png).hexdigest() + '"'
+        resp.headers.update(CORS_ORIGIN)
+        return resp
+
+    def get_openapi() -> Response:
+        return json_response(document)
+
+    def console_file(name: str) -> Response:
+        filename, mimetype = CONSOLE_FILES[name]
+        resp = send_file(os.path.join(STATIC_DIR, filename), mimetype=mimetype, max_age=0)
+        resp.headers["Cache-Control"] = "no-cache"
+        # The console loads only its own files and talks only to this server.
+        resp.headers["Content-Security-Policy"] = (
+            "default-src 'self'; img-src 'self' blob: data:; connect-src 'self'; "
+            "style-src 'self'; script-src 'self'; frame-ancestors 'none'")
+        resp.headers["X-Content-Type-Options"] = "nosniff"
+        return resp
+
+    bp.add_url_rule("/openqq/get_qrcode", "get_qrcode", get_qrcode, methods=["GET", "OPTIONS"],
+                    provide_automatic_options=False)
+    bp.add_url_rule("/openqq/openapi.json", "openapi_json", get_openapi, methods=["GET", "OPTIONS"],
+                    provide_automatic_options=False)
+    for name in CONSOLE_FILES:
+        bp.add_url_rule(CONSOLE_PATH + name, "console_" + (name.replace(".", "_") or "index"),
+                        console_file, defaults={"name": name}, methods=["GET", "OPTIONS"],
+                        provide_automatic_options=False)
