@@ -17,6 +17,7 @@ from flask import Blueprint, Response, g, request
 from .. import _lookup
 from ..delivery import Delivery
 from . import errors, views_contacts, views_control, views_group, views_send  # noqa: F401 (routes)
+from . import extra_routes
 from ._http import api_not_found, json_response, jsonp_callback, preflight, wrap_jsonp
 from ._params import collect
 from ._routes import ROUTES, Api, Route
@@ -56,7 +57,7 @@ def openqq_blueprint(client: Any, config: Any, *, delivery: Optional[Delivery] =
         if request.content_length is not None and request.content_length > MAX_BODY:
             raise errors.ApiError(413, "request body too large", http_status=413)
         g.openqq_params = collect(request)
-        if token and not _authorized(token, g.openqq_params):
+        if token and not extra_routes.is_public() and not _authorized(token, g.openqq_params):
             raise errors.auth_failure()
         return None
 
@@ -75,6 +76,7 @@ def openqq_blueprint(client: Any, config: Any, *, delivery: Optional[Delivery] =
     errors.register(bp)
     for entry in ROUTES:
         _add(bp, api, entry)
+    extra_routes.install(bp, api)
 
     def not_found(**_: Any) -> Response:
         return api_not_found()
