@@ -21,7 +21,8 @@ def create_app(client: Any, config: Any, *, delivery: Optional[Delivery] = None,
                _stop_delay: float = 3.0) -> Flask:  # test shim: _stop_delay
     """The API app for ``client``. ``app.extensions["openqq_sync"]`` is the views' context
     (``.client``, ``.config``, ``.delivery``). See :func:`openqq_blueprint` for the arguments."""
-    app = Flask("openqq_sync")
+    # No static folder: /static/... must answer "api not found" like every unknown path.
+    app = Flask("openqq_sync", static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     app.config["PROPAGATE_EXCEPTIONS"] = False
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
