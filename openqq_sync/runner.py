@@ -127,7 +127,7 @@ def serve(config: Config, *, _installed: Optional[Callable[[Any], None]] = None)
     from .web import ApiServer, create_app
 
     client = Client(config)
-    delivery = Delivery(client, config)
+    delivery = Delivery(client, config).start()
     holder: dict = {}
 
     def shutdown() -> None:
