@@ -183,7 +183,7 @@ class LiveStack:
     receiver is started before the client so the login events reach it.
     """
 
-    def __init__(self, tmpdir: str, *, post_api: bool = True, sandbox_kw: Optional[Dict[str, Any]] = None,
+    def __init__(self, tmpdir: str, *, receiver: bool = True, sandbox_kw: Optional[Dict[str, Any]] = None,
                  **cfg: Any) -> None:
         from openqq_sync.client import Client
         from openqq_sync.delivery import Delivery
@@ -194,7 +194,7 @@ class LiveStack:
         kw.update(sandbox_kw or {})
         self.sandbox = SandboxServer(**kw).start()
         self.answer: Callable[[Request], Answer] = lambda req: (200, {"Content-Type": "text/plain"}, b"ok")
-        self.receiver = Receiver(lambda req: self.answer(req)) if post_api else None
+        self.receiver = Receiver(lambda req: self.answer(req)) if receiver else None
         base: Dict[str, Any] = dict(server=self.sandbox.url, tmpdir=tmpdir, send_interval=0,
                                     qrcode_poll_interval=0.05, show_qrcode=False, check_event_timeout=0.5,
                                     threads=24, account="live")
