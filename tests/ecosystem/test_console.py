@@ -1,0 +1,109 @@
+"""The web console in headless Chromium against the demo-like stack (sandbox, real Client, API).
+
+Set ``OPENQQ_CONSOLE_SCREENSHOT=docs/console.png`` to also write the screenshot the docs show.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+import requests
+
+from browser import Chromium, find_chromium
+from webkit import StubClient, stub_api
+
+CHROMIUM = find_chromium()
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (apt-get install chromium)")
+
+
+def _js(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _visible(element_id: str) -> str:
+    """Shown on screen, not merely lacking the hidden attribute (CSS can override it)."""
+    return f"getComputedStyle(document.getElementById('{element_id}')).display !== 'none'"
+
+
+def _events_contain(text: str) -> str:
+    return f"document.getElementById('events').textContent.includes({_js(text)})"
+
+
+def test_console_shows_qr_then_account_then_messages(manual_stack, tmp_path):
+    stack = manual_stack
+    with Chromium(CHROMIUM, str(tmp_path / "profile")) as browser:
+        browser.navigate(stack.url + "/openqq/console/")
+        # While scanning: the QR image is shown, decoded from the PNG the client holds.
+        browser.wait_for(_visible("qr-card") + " && document.getElementById('qrcode').naturalWidth > 0")
+        assert browser.evaluate("document.getElementById('state').textContent") == "scaning"
+        assert browser.evaluate("document.getElementById('qrcode').src").startswith("blob:")
+        assert not browser.evaluate(_visible("token-form"))  # no token configured
+        target = os.environ.get("OPENQQ_CONSOLE_SCREENSHOT")
+        if target:
+            browser.screenshot(target.replace(".png", "-login.png"))
+
+        stack.login()
+        account = stack.snapshot()["account"]
+        browser.wait_for(f"document.getElementById('account').textContent.includes({_js(account['name'])})")
+        browser.wait_for("!" + _visible("qr-card"))
+        browser.wait_for("document.getElementById('state').textContent === 'running'")
+        world = stack.snapshot()
+        browser.wait_for(f"document.getElementById('count-friends').textContent === '{len(world['friends'])}'")
+        assert browser.evaluate("document.getElementById('count-groups').textContent") == str(len(world["groups"]))
+        assert browser.evaluate("document.getElementById('count-discusses').textContent") == \
+            str(len(world["discusses"]))
+
+        friend, group = world["friends"][0], world["groups"][0]
+        member = next(m for m in group["members"] if m["uid"] != account["uid"])
+        stack.sandbox.world.inject_message("friend_message", friend["uid"], "你好, console <b>不是HTML</b>")
+        stack.sandbox.world.inject_message("group_message", member["uid"], "群里的消息 [微笑]",
+                                           group_uid=group["uid"])
+        browser.wait_for(_events_contain("你好, console <b>不是HTML</b>"))
+        browser.wait_for(_events_contain("群里的消息"))
+        # Message text is shown as text, never parsed as markup.
+        assert browser.evaluate("document.querySelectorAll('#events b').length") == 0
+        assert browser.evaluate(_events_contain(group["markname"] or group["name"]))
+
+        # The send box: to a group by its name, to a friend by QQ number.
+        send = ("(() => { const f = document.getElementById('send-form');"
+                " document.getElementById('send-type').value = %s;"
+                " document.getElementById('send-target').value = %s;"
+                " document.getElementById('send-content').value = %s;"
+                " f.requestSubmit(); return true; })()")
+        browser.evaluate(send % (_js("group"), _js(group["markname"] or group["name"]), _js("大家好,来自控制台")))
+        browser.wait_for("document.getElementById('send-result').textContent === 'sent'")
+        browser.evaluate(send % (_js("friend"), _js(str(friend["uid"])), _js("hello from the console")))
+        browser.wait_for("document.getElementById('send-result').textContent === 'sent'"
+                         " && document.getElementById('send-content').value === ''")
+        sent = stack.sandbox.world.sent
+        assert any(s["content"] == "大家好,来自控制台" and s["type"] == "group_message" for s in sent)
+        assert any(s["content"] == "hello from the console" and s["type"] == "friend_message" for s in sent)
+        browser.wait_for(_events_contain("hello from the console"))  # outgoing shows too
+
+        shot = tmp_path / "console.png"
+        browser.screenshot(str(shot))
+        assert shot.read_bytes().startswith(b"\x89PNG")
+        if target:
+            browser.screenshot(target)
+
+    # The console reads with since=, so the drain buffer still holds everything for others.
+    drained = requests.get(stack.url + "/openqq/check_event", timeout=10).json()
+    contents = [item.get("content") for item in drained]
+    assert "你好, console <b>不是HTML</b>" in contents and "hello from the console" in contents
+
+
+def test_console_asks_for_the_token_and_sends_it_as_bearer(tmp_path):
+    client = StubClient("init", account="tok")
+    with stub_api(client, token="console-t0ken") as (server, _, _app):
+        with Chromium(CHROMIUM, str(tmp_path / "profile")) as browser:
+            browser.navigate(server.url + "/openqq/console/")
+            browser.wait_for(_visible("token-form"))
+            browser.evaluate("document.getElementById('token-input').value = 'wrong';"
+                             "document.getElementById('token-form').requestSubmit(); true")
+            browser.wait_for("document.getElementById('token-error').textContent.includes('refused')")
+            browser.evaluate("document.getElementById('token-input').value = 'console-t0ken';"
+                             "document.getElementById('token-form').requestSubmit(); true")
+            browser.wait_for("document.getElementById('state').textContent === 'init'")
+            assert not browser.evaluate(_visible("token-form"))
