@@ -1,0 +1,117 @@
+"""Contact refresh diffs and group administration against the sandbox."""
+
+import pytest
+
+
+def _of(rec, name):
+    return rec.of(name)
+
+
+def test_world_changes_produce_the_diff_signals(running_client, sandbox):
+    client, rec = running_client
+    w = sandbox.world
+    world = w.snapshot()
+    me = world["account"]["uid"]
+    lost_friend, renamed_friend = world["friends"][0], world["friends"][1]
+    group = next(g for g in world["groups"] if len(g["members"]) > 3)
+    lost_member = next(m for m in group["members"] if m["uid"] != me and m["role"] != "owner")
+    discuss = next(d for d in world["discusses"] if len(d["members"]) > 2)
+    lost_dm = next(m for m in discuss["members"] if m["uid"] != me)
+    lost_group = next(g for g in world["groups"] if g["uid"] != group["uid"])
+
+    new_friend = w.add_friend("新朋友 🐧 <&>", category=0)
+    w.remove_friend(lost_friend["uid"])
+    w.rename_friend(renamed_friend["uid"], markname="新备注")
+    new_group = w.add_group("新群 <测试>", role="admin", members=[{"name": "新人甲"}])
+    w.remove_group(lost_group["uid"])
+    new_member = w.add_group_member(group["uid"], "新成员", card="名片 & 卡")
+    w.remove_group_member(group["uid"], lost_member["uid"])
+    new_discuss = w.add_discuss("新讨论组", members=[{"name": "讨论甲"}])
+    w.remove_discuss_member(discuss["key"], lost_dm["uid"])
+    new_dm = w.add_discuss_member(discuss["key"], "讨论新人")
+
+    assert client.refresh_contacts(timeout=20)
+    store = client.contacts
+
+    (nf,) = _of(rec, "new_friend")
+    assert nf["friend"].name == "新朋友 🐧 <&>" and nf["friend"].uid == new_friend["uid"]
+    (lf,) = _of(rec, "lose_friend")
+    assert lf["friend"].id == lost_friend["id"] and store.friend(lost_friend["id"]) is None
+    changes = [(kw["obj"].id, kw["property"], kw["new"]) for kw in _of(rec, "friend_property_change")]
+    assert (renamed_friend["id"], "markname", "新备注") in changes
+
+    (ng,) = _of(rec, "new_group")
+    g = ng["group"]
+    assert (g.name, g.uid, g.role) == ("新群 <测试>", new_group["uid"], "manage")
+    assert sorted(m.name for m in g.members) == sorted(["小灰 Sandbox", "新人甲", "群主新群 <测试"])
+    (lg,) = _of(rec, "lose_group")
+    assert lg["group"].uid == lost_group["uid"]
+
+    members = [(kw["member"].name, kw["group"].uid) for kw in _of(rec, "new_group_member")]
+    assert members == [("新成员", group["uid"])]
+    (ngm,) = _of(rec, "new_group_member")
+    assert ngm["member"].uid == new_member["uid"] and ngm["member"].card == "名片 & 卡"
+    lost = [(kw["member"].id, kw["group"].uid) for kw in _of(rec, "lose_group_member")]
+    assert lost == [(lost_member["id"], group["uid"])]
+
+    (nd,) = _of(rec, "new_discuss")
+    assert nd["discuss"].name == "新讨论组" and len(nd["discuss"].members) == 2
+    assert [kw["member"].uid for kw in _of(rec, "lose_discuss_member")] == [lost_dm["uid"]]
+    assert [(kw["member"].uid, kw["discuss"].id) for kw in _of(rec, "new_discuss_member")] == [
+        (new_dm["uid"], discuss["id"])]
+    assert _of(rec, "lose_discuss") == []
+    # A second refresh with nothing changed emits nothing new.
+    count = len(rec.events)
+    assert client.refresh_contacts(timeout=20)
+    assert len(rec.events) == count
+
+
+def _admin_setup(client, sandbox, role):
+    """A group where the account has ``role`` (create|manage|attend) and a plain member."""
+    world = sandbox.world.snapshot()
+    me = world["account"]["uid"]
+    for wg in world["groups"]:
+        if wg["role"] != role:
+            continue
+        group = client.contacts.group(wg["id"])
+        plain = [m for m in group.members if m.role == "member" and m.uid not in (None, me)]
+        admins = [m for m in group.members if m.role == "admin" and m.uid != me]
+        if plain:
+            return group, plain, admins
+    pytest.skip(f"no group with role {role} in the world")
+
+
+def test_shutup_and_kick_as_owner(running_client, sandbox):
+    client, rec = running_client
+    group, plain, admins = _admin_setup(client, sandbox, "create")
+    target = plain[0]
+    assert client.shutup_group_member(group, [target], 59) is False          # too short
+    assert client.shutup_group_member(group, [target], 120) is True
+    assert sandbox.world.admin_log[-1]["action"] == "shutup"
+    if admins:
+        assert client.shutup_group_member(group, [admins[0]], 120) is False   # admins: never
+    owner = [m for m in group.members if m.role == "owner" and m.uid != client.user.uid]
+    if owner:
+        assert client.kick_group_member(group, owner) is False
+    assert client.kick_group_member(group, [target]) is True
+    assert group.member(target.id) is None
+    (lost,) = rec.of("lose_group_member")
+    assert lost["member"] is target and lost["group"] is group               # bug 4 fixed
+    assert sandbox.world.admin_log[-1]["action"] == "kick"
+
+
+def test_admin_refused_without_rights(running_client, sandbox):
+    client, _ = running_client
+    group, plain, _ = _admin_setup(client, sandbox, "attend")
+    n = len(sandbox.world.admin_log)
+    assert client.shutup_group_member(group, plain[:1], 600) is False
+    assert client.kick_group_member(group, plain[:1]) is False
+    assert len(sandbox.world.admin_log) == n
+
+
+def test_admin_can_not_kick_another_admin(running_client, sandbox):
+    client, _ = running_client
+    group, plain, admins = _admin_setup(client, sandbox, "manage")
+    if admins:
+        assert client.kick_group_member(group, admins[:1]) is False
+    assert client.kick_group_member(group, plain[:1]) is True
