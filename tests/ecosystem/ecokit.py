@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
-from typing import Any, Dict, Optional
+from typing import Any, Dict
 
 from openqq_sync.client import Client
 from openqq_sync.config import Config
@@ -23,12 +23,13 @@ class ManualStack:
     """Sandbox (manual scan and confirm) + Client + Delivery + API on loopback port 0.
 
     Returns with the client in ``scaning``, the QR code up; :meth:`login` scans, confirms and
-    waits for ``running``.
+    waits for ``running``. With ``auto_login`` the phone scans at once and it returns running.
     """
 
-    def __init__(self, tmpdir: str, **cfg: Any) -> None:
+    def __init__(self, tmpdir: str, *, auto_login: bool = False, **cfg: Any) -> None:
+        phone = 0.05 if auto_login else None
         self.sandbox = SandboxServer(world="small", seed=1, host="127.0.0.1", port=0,
-                                     auto_scan=None, auto_confirm=None, poll_hold=2.0).start()
+                                     auto_scan=phone, auto_confirm=phone, poll_hold=2.0).start()
         base: Dict[str, Any] = dict(server=self.sandbox.url, tmpdir=tmpdir, send_interval=0,
                                     qrcode_poll_interval=0.05, show_qrcode=False, show_message=False,
                                     check_event_timeout=2.0, threads=24, account="eco")
@@ -43,9 +44,10 @@ class ManualStack:
                                 name="test-openqq-http").start()
         self.url = self.server.url
         self.client.start()
-        if not self.client.wait_for_state("scaning", 20):
+        want = "running" if auto_login else "scaning"
+        if not self.client.wait_for_state(want, 20):
             self.close()
-            raise AssertionError(f"client did not reach scaning: {self.client.state}")
+            raise AssertionError(f"client did not reach {want}: {self.client.state}")
 
     def login(self) -> None:
         if self.client.state == "running":
@@ -61,7 +63,7 @@ class ManualStack:
     def friend(self, index: int = 0) -> Dict[str, Any]:
         return self.snapshot()["friends"][index]
 
-    def close(self, token: Optional[str] = None) -> None:
+    def close(self) -> None:
         self.client.stop()
         self.delivery.stop(1.0)
         self.server.stop()
