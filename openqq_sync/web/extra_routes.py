@@ -23,6 +23,7 @@ from .errors import ApiError
 
 STATIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 CONSOLE_PATH = "/openqq/console/"
+OPENAPI_PATH = "/openqq/openapi.json"
 CONSOLE_FILES = {"": ("index.html", "text/html; charset=utf-8"),
                  "console.js": ("console.js", "text/javascript; charset=utf-8"),
                  "console.css": ("console.css", "text/css; charset=utf-8")}
@@ -52,7 +53,10 @@ def install(bp: Blueprint, api: Any) -> None:
         return resp
 
     def get_openapi() -> Response:
-        return json_response(document)
+        # Mounted with a url_prefix (or behind a proxy's SCRIPT_NAME), the paths hang below it.
+        rule = request.url_rule.rule if request.url_rule is not None else OPENAPI_PATH
+        base = request.script_root + rule[:-len(OPENAPI_PATH)]
+        return json_response(dict(document, servers=[{"url": base or "/"}]))
 
     def console_file(name: str) -> Response:
         filename, mimetype = CONSOLE_FILES[name]
@@ -67,7 +71,7 @@ def install(bp: Blueprint, api: Any) -> None:
 
     bp.add_url_rule("/openqq/get_qrcode", "get_qrcode", get_qrcode, methods=["GET", "OPTIONS"],
                     provide_automatic_options=False)
-    bp.add_url_rule("/openqq/openapi.json", "openapi_json", get_openapi, methods=["GET", "OPTIONS"],
+    bp.add_url_rule(OPENAPI_PATH, "openapi_json", get_openapi, methods=["GET", "OPTIONS"],
                     provide_automatic_options=False)
     for name in CONSOLE_FILES:
         bp.add_url_rule(CONSOLE_PATH + name, "console_" + (name.replace(".", "_") or "index"),

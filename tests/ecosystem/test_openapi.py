@@ -51,7 +51,7 @@ def test_document_shape_parameters_and_error_envelope():
         r = requests.get(server.url + "/openqq/openapi.json", timeout=5)
     assert r.status_code == 200 and r.headers["Content-Type"].startswith("application/json")
     doc = r.json()
-    assert doc["openapi"] == "3.1.0"
+    assert doc["openapi"] == "3.1.0" and doc["servers"] == [{"url": "/"}]
     assert "security" not in doc
     check = doc["paths"]["/openqq/check_event"]["get"]
     assert [p["name"] for p in check["parameters"]] == ["since"]

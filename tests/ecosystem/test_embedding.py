@@ -1,0 +1,50 @@
+"""contrib/examples/embed_blueprint.py (tested end to end in tests/contrib): the additions
+of issue 7 work under its url_prefix too — document, QR route, console in a browser."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+import requests
+
+from browser import Chromium, find_chromium
+from nginxkit import ROOT
+from openqq_sync.config import Config
+from webkit import serve
+
+sys.path.insert(0, os.path.join(ROOT, "contrib", "examples"))
+import embed_blueprint  # noqa: E402
+
+
+@pytest.fixture
+def embedded(tmp_path):
+    # The client is built but never started: it stays in "init", which is all these need.
+    config = Config(tmpdir=str(tmp_path), show_qrcode=False, threads=16, check_event_timeout=1)
+    app, client, bp = embed_blueprint.build(config)
+    try:
+        with serve(app) as server:
+            yield server.url
+    finally:
+        bp.openqq.delivery.stop(0.5)
+
+
+def test_document_and_qr_route_under_the_prefix(embedded):
+    assert requests.get(embedded + "/", timeout=5).text == "my existing app"
+    doc = requests.get(embedded + "/qq/openqq/openapi.json", timeout=5).json()
+    assert doc["servers"] == [{"url": "/qq"}]
+    assert "/openqq/get_user_info" in doc["paths"]
+    r = requests.get(embedded + "/qq/openqq/get_qrcode", timeout=5)
+    assert r.status_code == 404 and r.json()["state"] == "init"
+    page = requests.get(embedded + "/qq/openqq/console/", timeout=5)
+    assert page.status_code == 200 and 'src="console.js"' in page.text
+
+
+@pytest.mark.skipif(find_chromium() is None, reason="chromium not installed (apt-get install chromium)")
+def test_console_works_under_the_prefix(embedded, tmp_path):
+    with Chromium(find_chromium(), str(tmp_path / "profile")) as browser:
+        browser.navigate(embedded + "/qq/openqq/console/")
+        # Its relative API calls reach /qq/openqq/get_client_info.
+        browser.wait_for("document.getElementById('state').textContent === 'init'")
+        assert browser.evaluate("document.getElementById('link').textContent") == "connected"
