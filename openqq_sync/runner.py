@@ -173,6 +173,7 @@ def serve(config: Config, *, _installed: Optional[Callable[[Any], None]] = None)
             heartbeat.start()
         log.info("Openqq API on %s/openqq/ (account %s, %d threads)", server.url, config.account,
                  config.threads)
+        log.info("web console (QR code, live messages): %s/openqq/console/", server.url)
         if _installed is not None:
             _installed(server)
         server.serve_forever()
