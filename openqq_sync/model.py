@@ -30,12 +30,19 @@ def same_value(old: Any, new: Any) -> bool:
     """Compare two stored values as the original did: scalars as strings (``1 == "1"``)."""
     if old is None or new is None:
         return old is None and new is None
+    if type(old) is type(new) and old == new:   # the common case, without string building
+        return True
     if isinstance(old, _SCALARS) and isinstance(new, _SCALARS):
         return _as_text(old) == _as_text(new)
     return bool(old == new)
 
 
 def _as_text(value: Any) -> str:
+    kind = type(value)
+    if kind is str:
+        return value
+    if kind is int:
+        return str(value)
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, float) and value.is_integer():
