@@ -158,3 +158,17 @@ def test_qr_login_full_state_sequence_and_files(make_sandbox, make_client):
     assert client.wait_for_state("running", 20), client.error
     assert client.qrcode is None
     assert _states(rec) == QR_SEQUENCE
+
+
+def test_failed_quick_restore_falls_back_to_qr_once(sandbox, make_client):
+    first, _ = make_client(sandbox.url)
+    assert first.wait_for_state("running", 20), first.error
+    account = first.config.account
+    first.stop()
+    # pt4_auth still accepts the saved cookies, but login2 fails once: the original
+    # called relogin() here and could recurse (bug 16); we go to the QR login instead.
+    sandbox.world.add_fault("login2", count=1, retcode=103)
+    second, rec = make_client(sandbox.url, account=account)
+    assert second.wait_for_state("running", 20), second.error
+    assert [kw["is_scan"] for kw in rec.of("login")] == [1]
+    assert len(rec.of("input_qrcode")) == 1
