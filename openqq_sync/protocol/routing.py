@@ -136,6 +136,22 @@ class RoutingAdapter(HTTPAdapter):
         except OSError:
             pass
 
+    def close(self) -> None:
+        """Close the pools and every connection this adapter ever opened.
+
+        urllib3 closes only the connections sitting in a pool's queue; one that went astray
+        (seen after a non-2xx answer) would keep its keep-alive socket open until garbage
+        collection, and a server shutting down would wait for it.
+        """
+        super().close()
+        with self._conn_lock:
+            conns = list(self._conns)
+        for conn in conns:
+            try:
+                conn.close()
+            except Exception:  # noqa: BLE001 - closing is best effort
+                pass
+
     def abort(self) -> None:
         """Cut every connection of this adapter and refuse new requests. Thread-safe."""
         self.aborted = True

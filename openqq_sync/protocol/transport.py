@@ -20,7 +20,6 @@ import os
 import re
 import threading
 import time
-import weakref
 from typing import Any, Callable, Dict, List, Mapping, Optional
 
 import requests
@@ -73,7 +72,9 @@ class Transport:
         self._local = threading.local()
         self._ids = itertools.count(1)
         self._sessions_lock = threading.Lock()
-        self._sessions: "weakref.WeakSet[requests.Session]" = weakref.WeakSet()
+        # Strong references: a Session dropped by its thread must still be closed by
+        # close(), or its pooled keep-alive connection lingers until garbage collection.
+        self._sessions: List[requests.Session] = []
 
     # --- sessions ----------------------------------------------------------------------
     def new_session(self) -> requests.Session:
@@ -86,13 +87,22 @@ class Transport:
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         with self._sessions_lock:
-            self._sessions.add(session)
+            self._sessions.append(session)
         return session
+
+    def discard_session(self, session: requests.Session) -> None:
+        """Close ``session`` and forget it (a thread that ends, an aborted poll session)."""
+        with self._sessions_lock:
+            if session in self._sessions:
+                self._sessions.remove(session)
+        session.close()
 
     def thread_session(self) -> requests.Session:
         """The calling thread's default Session (created on first use)."""
         session = getattr(self._local, "session", None)
         if session is None or _is_aborted(session):
+            if session is not None:
+                self.discard_session(session)
             session = self._local.session = self.new_session()
         return session
 
@@ -110,7 +120,8 @@ class Transport:
     def close(self) -> None:
         """Close every Session this transport made. Call when the client stops."""
         with self._sessions_lock:
-            sessions = list(self._sessions)
+            sessions, self._sessions = self._sessions, []
+        self._local = threading.local()
         for session in sessions:
             try:
                 session.close()

@@ -191,3 +191,14 @@ def test_logs_redacted_with_poll_at_debug(httpd, routed, caplog):
     assert "SECRET" not in repr(records)
     assert records[0][0] == logging.INFO and "GET https://s.web2.qq.com/api/getvfwebqq?ptwebqq=***&t=1 -> 200" in records[0][1]
     assert records[1][0] == logging.DEBUG and "/channel/poll2 -> 200" in records[1][1]
+
+
+def test_close_closes_every_connection_even_after_a_non_2xx(httpd, routed):
+    httpd.route("/channel/poll2", status=502, body="bad gateway")
+    session = routed.new_session()
+    with pytest.raises(TransportError):
+        routed.request("POST", "http://d1.web2.qq.com/channel/poll2", session=session, form={"r": "{}"})
+    adapter = session.get_adapter("http://d1.web2.qq.com/")
+    assert list(adapter._conns)          # the connection was tracked
+    routed.close()
+    assert all(c.sock is None for c in adapter._conns)
