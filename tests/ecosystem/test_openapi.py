@@ -67,7 +67,15 @@ def test_document_shape_parameters_and_error_envelope():
         assert code in error["properties"]["code"]["enum"]
     assert set(error["properties"]["code"]["enum"]) == set(ERROR_CODES)
     assert "image/png" in doc["paths"]["/openqq/get_qrcode"]["get"]["responses"]["200"]["content"]
+    # Structure a validator would insist on: unique operationIds, complete parameters.
+    ops = [op for item in doc["paths"].values() for op in item.values()]
+    assert len({op["operationId"] for op in ops}) == len(ops)
+    for op in ops:
+        assert op["responses"] and op["summary"]
+        for p in op.get("parameters", []):
+            assert p["in"] in ("query", "path", "header") and p["name"] and "schema" in p
     # Every $ref resolves.
+
     refs = set(re.findall(r'"#/components/schemas/([A-Za-z]+)"', r.text))
     assert refs and refs <= set(doc["components"]["schemas"])
 
