@@ -32,7 +32,7 @@ class ManualStack:
                                      auto_scan=phone, auto_confirm=phone, poll_hold=2.0).start()
         base: Dict[str, Any] = dict(server=self.sandbox.url, tmpdir=tmpdir, send_interval=0,
                                     qrcode_poll_interval=0.05, show_qrcode=False, show_message=False,
-                                    check_event_timeout=2.0, threads=24, account="eco")
+                                    check_event_timeout=2.0, threads=24, account="demo")
         base.update(cfg)
         self.config = Config(**base)
         self.client = Client(self.config)

@@ -40,6 +40,7 @@ def test_console_shows_qr_then_account_then_messages(manual_stack, tmp_path):
         assert browser.evaluate("document.getElementById('state').textContent") == "scaning"
         assert browser.evaluate("document.getElementById('qrcode').src").startswith("blob:")
         assert not browser.evaluate(_visible("token-form"))  # no token configured
+        assert browser.evaluate("document.getElementById('send-button').disabled") is True
         target = os.environ.get("OPENQQ_CONSOLE_SCREENSHOT")
         if target:
             browser.screenshot(target.replace(".png", "-login.png"))
@@ -49,6 +50,7 @@ def test_console_shows_qr_then_account_then_messages(manual_stack, tmp_path):
         browser.wait_for(f"document.getElementById('account').textContent.includes({_js(account['name'])})")
         browser.wait_for("!" + _visible("qr-card"))
         browser.wait_for("document.getElementById('state').textContent === 'running'")
+        assert browser.evaluate("document.getElementById('send-button').disabled") is False
         world = stack.snapshot()
         browser.wait_for(f"document.getElementById('count-friends').textContent === '{len(world['friends'])}'")
         assert browser.evaluate("document.getElementById('count-groups').textContent") == str(len(world["groups"]))
@@ -57,11 +59,11 @@ def test_console_shows_qr_then_account_then_messages(manual_stack, tmp_path):
 
         friend, group = world["friends"][0], world["groups"][0]
         member = next(m for m in group["members"] if m["uid"] != account["uid"])
-        stack.sandbox.world.inject_message("friend_message", friend["uid"], "你好, console <b>不是HTML</b>")
-        stack.sandbox.world.inject_message("group_message", member["uid"], "群里的消息 [微笑]",
+        stack.sandbox.world.inject_message("friend_message", friend["uid"], "在吗? 晚上一起打球")
+        stack.sandbox.world.inject_message("group_message", member["uid"], "明天 <b>8 点</b> 集合 [微笑]",
                                            group_uid=group["uid"])
-        browser.wait_for(_events_contain("你好, console <b>不是HTML</b>"))
-        browser.wait_for(_events_contain("群里的消息"))
+        browser.wait_for(_events_contain("在吗? 晚上一起打球"))
+        browser.wait_for(_events_contain("明天 <b>8 点</b> 集合"))
         # Message text is shown as text, never parsed as markup.
         assert browser.evaluate("document.querySelectorAll('#events b').length") == 0
         assert browser.evaluate(_events_contain(group["markname"] or group["name"]))
@@ -72,15 +74,15 @@ def test_console_shows_qr_then_account_then_messages(manual_stack, tmp_path):
                 " document.getElementById('send-target').value = %s;"
                 " document.getElementById('send-content').value = %s;"
                 " f.requestSubmit(); return true; })()")
-        browser.evaluate(send % (_js("group"), _js(group["markname"] or group["name"]), _js("大家好,来自控制台")))
+        browser.evaluate(send % (_js("group"), _js(group["markname"] or group["name"]), _js("收到, 8 点见")))
         browser.wait_for("document.getElementById('send-result').textContent === 'sent'")
-        browser.evaluate(send % (_js("friend"), _js(str(friend["uid"])), _js("hello from the console")))
+        browser.evaluate(send % (_js("friend"), _js(str(friend["uid"])), _js("好啊, 几点?")))
         browser.wait_for("document.getElementById('send-result').textContent === 'sent'"
                          " && document.getElementById('send-content').value === ''")
         sent = stack.sandbox.world.sent
-        assert any(s["content"] == "大家好,来自控制台" and s["type"] == "group_message" for s in sent)
-        assert any(s["content"] == "hello from the console" and s["type"] == "friend_message" for s in sent)
-        browser.wait_for(_events_contain("hello from the console"))  # outgoing shows too
+        assert any(s["content"] == "收到, 8 点见" and s["type"] == "group_message" for s in sent)
+        assert any(s["content"] == "好啊, 几点?" and s["type"] == "friend_message" for s in sent)
+        browser.wait_for(_events_contain("好啊, 几点?"))  # outgoing shows too
 
         shot = tmp_path / "console.png"
         browser.screenshot(str(shot))
@@ -91,7 +93,7 @@ def test_console_shows_qr_then_account_then_messages(manual_stack, tmp_path):
     # The console reads with since=, so the drain buffer still holds everything for others.
     drained = requests.get(stack.url + "/openqq/check_event", timeout=10).json()
     contents = [item.get("content") for item in drained]
-    assert "你好, console <b>不是HTML</b>" in contents and "hello from the console" in contents
+    assert "在吗? 晚上一起打球" in contents and "好啊, 几点?" in contents
 
 
 def test_console_asks_for_the_token_and_sends_it_as_bearer(tmp_path):

@@ -93,6 +93,9 @@
     const el = $("state");
     el.textContent = name;
     el.className = "state " + name;
+    // Sending needs a logged-in client; the API would answer 503 before that.
+    $("send-button").disabled = name !== "running";
+    $("send-button").title = name === "running" ? "" : "available once logged in";
   }
 
   async function refreshQr() {
@@ -256,7 +259,7 @@
       result.className = "result bad";
       result.textContent = err instanceof AuthError ? "token needed" : "network error";
     } finally {
-      $("send-button").disabled = false;
+      $("send-button").disabled = state !== "running";
     }
   });
 
