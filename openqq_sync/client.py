@@ -24,7 +24,7 @@ from typing import Any, Iterable, List, Optional, Sequence, Union
 from . import files, signals
 from ._loader import Loader
 from ._login_machine import LoginFailed, LoginMachine, LoginStopped
-from ._poller import RELOGIN, PollLoop
+from ._poller import RELOGIN, Backoff, PollLoop
 from ._receiver import Receiver
 from ._sender import MessageIds, Sender, SendHandle
 from ._state import ClientState, StateCell
@@ -35,7 +35,7 @@ from .contacts import Change, ContactStore
 from .model import Discuss, DiscussMember, Friend, Group, GroupMember, Message, User
 from .protocol import ext as ext_api
 from .protocol.codec import face_parse, replace_comp_sign
-from .protocol.errors import OpenQQError
+from .protocol.errors import OpenQQError, TransportError
 from .protocol.transport import Transport
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,15 @@ log = logging.getLogger(__name__)
 __all__ = ["Client", "SendHandle", "ClientState"]
 
 MIN_SHUTUP_SECONDS = 60
+
+
+def _network_failure(error: BaseException) -> bool:
+    """True when ``error`` (or what caused it) is the network, not the service's answer."""
+    while error is not None:
+        if isinstance(error, TransportError):
+            return True
+        error = error.__cause__  # type: ignore[assignment]
+    return False
 
 
 class Client:
@@ -195,14 +204,23 @@ class Client:
         self._stop_from_inside()
 
     def _stop_from_inside(self) -> None:
-        # A thread of ours cannot join itself: stop() on a helper thread.
-        threading.Thread(target=self.stop, name=f"openqq-{self.config.account}-stopper",
-                         daemon=True).start()
+        # A thread of ours cannot join itself: stop() runs on a helper thread, which
+        # join()/stop() callers then join too.
+        with self._lock:
+            if self._stopping:
+                return
+            stopper = threading.Thread(target=self.stop, name=f"openqq-{self.config.account}-stopper",
+                                       daemon=True)
+            self._threads.append(stopper)
+        stopper.start()
 
     def _protocol_main(self, ready: threading.Event) -> None:
         ready.set()
         self._set_state(ClientState.LOADING)
         relogin = False
+        # Between failed attempts of a relogin or a contact load: never a tight loop.
+        cap = 2.0 * float(self.config.poll_retry_max_delay)
+        backoff = Backoff(base=min(1.0, cap), cap=cap)
         while not self._stop_event.is_set():
             session = self._transport.thread_session()
             self._register_session(session)
@@ -214,6 +232,14 @@ class Client:
             except (LoginFailed, OpenQQError) as e:
                 if self._stop_event.is_set():
                     break
+                if relogin and _network_failure(e):
+                    # The service is unreachable for a moment: keep trying, the session
+                    # was good before. A first login with no network stops (original).
+                    delay = backoff.next()
+                    self.log.warning("relogin failed (%s); retrying in %.0f s", e, delay)
+                    if self._stop_event.wait(delay):
+                        break
+                    continue
                 self.error = f"login failed: {e}"
                 self.log.error("login failed: %s; stopping", e)
                 break
@@ -223,12 +249,18 @@ class Client:
             try:
                 self._loader.load_initial()
             except OpenQQError as e:
-                self.log.warning("loading contacts failed (%s): relogin", e)
-                self._begin_relogin()
+                if self._stop_event.is_set():
+                    break
+                delay = backoff.next()
+                self.log.warning("loading contacts failed (%s): relogin in %.0f s", e, delay)
                 relogin = True
+                self._begin_relogin()
+                if self._stop_event.wait(delay):
+                    break
                 continue
             if self._stop_event.is_set():
                 break
+            backoff.reset()
             self._emit(signals.login, is_scan=is_scan)
             if relogin:
                 self._emit(signals.relogin)
@@ -238,8 +270,7 @@ class Client:
                 break
             relogin = True
             self._begin_relogin()
-        if not self._stopping:
-            self._stop_from_inside()
+        self._stop_from_inside()
 
     def _begin_relogin(self) -> None:
         """Leave the session (5.16): logout, forget credentials, reset the per-session state."""
@@ -267,17 +298,18 @@ class Client:
             first = not self._stopping
             self._stopping = True
             self._creds_cond.notify_all()
+        deadline = time.monotonic() + timeout
         if not first:
             self._finished.wait(timeout)
+            join_all(list(self._threads), deadline, time.monotonic)
             return
-        deadline = time.monotonic() + timeout
         self._stop_event.set()
         with self._creds_cond:
             self._creds_cond.notify_all()
         self._sender.wake()
         self._updater.wake()
         self._abort_sessions()
-        alive = join_all(self._threads, deadline, time.monotonic)
+        alive = join_all(list(self._threads), deadline, time.monotonic)
         if alive:
             self.log.warning("%d thread(s) still running after stop: %s", len(alive), ", ".join(alive))
         self._finish()
@@ -296,8 +328,11 @@ class Client:
         self._finished.set()
 
     def join(self, timeout: Optional[float] = None) -> bool:
-        """Wait until the client has stopped; True if it has."""
-        return self._finished.wait(timeout)
+        """Wait until the client has stopped and its threads have ended; True if it has."""
+        deadline = time.monotonic() + (timeout if timeout is not None else 1e9)
+        if not self._finished.wait(timeout):
+            return False
+        return not join_all(list(self._threads), deadline, time.monotonic)
 
     # ------------------------------------------------------------------ contacts
     def refresh_contacts(self, timeout: float = 30.0) -> bool:

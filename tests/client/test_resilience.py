@@ -100,3 +100,14 @@ def test_stop_cancels_queued_sends(sandbox, make_client):
     client.stop(timeout=5)
     assert (second.wait(1).code, second.wait(1).info) == (-5, "客户端已停止")
     assert our_threads(client.config.account) == []
+
+
+def test_relogin_keeps_trying_while_the_service_is_unreachable(running_client, sandbox):
+    client, rec = running_client
+    # Every QR download fails for a while (2 attempts per try): the relogin retries with
+    # a backoff instead of stopping the client.
+    sandbox.world.add_fault("ptqrshow", count=4, status=503)
+    sandbox.world.expire_session()
+    rec.wait("relogin", timeout=20)
+    assert client.wait_for_state("running", 20) and client.error is None
+    assert [kw["is_scan"] for kw in rec.of("login")] == [1, 1]
