@@ -57,3 +57,15 @@ def make_sandbox():
     for srv in reversed(servers):
         srv.stop()
 
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_client_threads():
+    """Fail a test that leaves one of its client threads running (fixtures stop clients)."""
+    import threading
+
+    before = set(threading.enumerate())
+    yield
+    leaked = [t.name for t in threading.enumerate()
+              if t not in before and t.name.startswith("openqq-") and "sandbox" not in t.name and t.is_alive()]
+    assert leaked == [], f"threads still running after the test: {leaked}"
