@@ -315,7 +315,7 @@ class Client:
         self._finish()
 
     def _finish(self) -> None:
-        if self._started:
+        if self._pid_claimed:   # a refused second client must not overwrite the first's files
             self._save_cookies()
         self._set_state(ClientState.STOP)
         self.qrcode = None

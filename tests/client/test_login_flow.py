@@ -132,6 +132,11 @@ def test_second_client_for_the_same_account_is_refused(sandbox, make_client, tmp
     with pytest.raises(PidFileError):
         other.start()
     assert client.wait_for_state("running", 20)
+    cookies = open(client.config.cookie_path, "rb").read()
+    other.stop()
+    # The refused client leaves the running one's files alone.
+    assert open(client.config.pid_path).read() == str(os.getpid())
+    assert open(client.config.cookie_path, "rb").read() == cookies
 
 
 def test_qr_expiry_stops_after_qrcode_count_max(make_sandbox, make_client):
