@@ -54,7 +54,16 @@ class Loader:
         return creds
 
     def _try(self, what: str, fn: Callable[[], Any]) -> Any:
-        """Run one fetch; log and return None on failure (LoginExpired propagates)."""
+        """Run one fetch; log and return None on failure (LoginExpired propagates).
+
+        Nothing is fetched once the client stops: stop() aborts the in-flight request, and
+        the next one would otherwise go out on a fresh Session.
+        """
+        client = self._client
+        if client._stop_event.is_set():
+            return None
+        # Registered so that stop() can abort it, whichever thread this is.
+        client._register_session(self._t.thread_session())
         try:
             return fn()
         except LoginExpired:
@@ -82,7 +91,6 @@ class Loader:
         def task(item: Any) -> List[Change]:
             if client._stop_event.is_set():
                 return []
-            client._register_session(client._transport.thread_session())
             return fn(item)
 
         name = f"openqq-{client.config.account}-members"

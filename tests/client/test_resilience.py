@@ -111,3 +111,11 @@ def test_relogin_keeps_trying_while_the_service_is_unreachable(running_client, s
     rec.wait("relogin", timeout=20)
     assert client.wait_for_state("running", 20) and client.error is None
     assert [kw["is_scan"] for kw in rec.of("login")] == [1, 1]
+
+
+def test_stop_during_a_hanging_refresh(running_client, sandbox):
+    client, _ = running_client
+    sandbox.world.add_fault("get_user_friends2", count=1, hang=30)
+    assert client.refresh_contacts(timeout=0.5) is False     # the updater is stuck in the hang
+    client.stop(timeout=5)
+    assert our_threads(client.config.account) == []
