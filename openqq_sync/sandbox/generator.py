@@ -16,7 +16,8 @@ import random
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
-WORLD_SIZES = ("small", "large")
+WORLD_SIZES = ("small", "medium", "large")
+# medium sits at a quarter of large, so the login benchmark can tell linear growth from worse.
 
 # Member roles inside a group (ext endpoints) and the account's role per group.
 OWNER, ADMIN, MEMBER = "owner", "admin", "member"
@@ -176,7 +177,7 @@ class _Names:
 
 
 def generate(size: str = "small", seed: int = 1) -> WorldData:
-    """Build the world for ``size`` (``small`` or ``large``) and ``seed``; deterministic."""
+    """Build the world for ``size`` (``small``, ``medium`` or ``large``) and ``seed``; deterministic."""
     if size not in WORLD_SIZES:
         raise ValueError("unknown world %r (choose from %s)" % (size, ", ".join(WORLD_SIZES)))
     rng = random.Random("openqq-sandbox:%s:%s" % (size, seed))
@@ -199,7 +200,11 @@ def generate(size: str = "small", seed: int = 1) -> WorldData:
     else:
         categories = {0: "我的好友", 1: "朋友", 2: "同事 & 同学", 3: "家人", 4: "<游戏>", 5: "网友 🌐",
                       6: "客户", 7: "\"黑名单\""}
-        n_friends, group_sizes, n_discuss, disc_size = 2000, _large_group_sizes(rng), 100, (3, 20)
+        if size == "medium":
+            n_friends, group_sizes, n_discuss, disc_size = (
+                500, _large_group_sizes(rng, n=50, total=25_000), 25, (3, 20))
+        else:
+            n_friends, group_sizes, n_discuss, disc_size = 2000, _large_group_sizes(rng), 100, (3, 20)
 
     friends: Dict[int, Friend] = {}
     for _ in range(n_friends):
