@@ -1,7 +1,112 @@
-"""`openqq sandbox`: placeholder until the sandbox lands (owned by the sandbox area)."""
+"""``openqq sandbox``: run the SmartQQ sandbox server in the foreground.
+
+::
+
+    openqq sandbox [--host 127.0.0.1] [--port 9000] [--world small|large] [--seed N]
+                   [--auto-scan SECONDS | --manual-scan] [--auto-confirm SECONDS | --manual-confirm]
+                   [--qrcode-ttl SECONDS] [--chatter MESSAGES_PER_MINUTE] [--poll-hold SECONDS]
+                   [--echo-sends] [--threads N]
+
+Stops on Ctrl-C or SIGTERM (turned into KeyboardInterrupt), closing every thread.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from typing import Any, Callable, Optional
+
+from .generator import WORLD_SIZES
+
+log = logging.getLogger(__name__)
 
 
-def add_parser(sub):
-    p = sub.add_parser("sandbox", help="run the SmartQQ sandbox server")
-    p.set_defaults(func=lambda args: print("sandbox not built yet") or 1)
+def _seconds(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be >= 0")
+    return value
+
+
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    """Register the ``sandbox`` subcommand on ``sub`` (an argparse subparsers object)."""
+    p = sub.add_parser("sandbox", help="run the SmartQQ sandbox server",
+                       description="Run a SmartQQ-compatible sandbox server with a seeded world. "
+                                   "Control API under /sandbox/ (see docs/sandbox.md).")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=9000, help="port to listen on (default 9000; 0 = any free port)")
+    p.add_argument("--world", choices=WORLD_SIZES, default="small", help="world size (default small)")
+    p.add_argument("--seed", type=int, default=1, help="world seed: same seed, same QQ numbers and names (default 1)")
+    scan = p.add_mutually_exclusive_group()
+    scan.add_argument("--auto-scan", type=_seconds, default=1.0, metavar="SECONDS",
+                      help="the phone scans a shown QR code after SECONDS (default 1)")
+    scan.add_argument("--manual-scan", action="store_true",
+                      help="scan only by POST /sandbox/scan")
+    confirm = p.add_mutually_exclusive_group()
+    confirm.add_argument("--auto-confirm", type=_seconds, default=1.0, metavar="SECONDS",
+                         help="the phone confirms SECONDS after the scan (default 1)")
+    confirm.add_argument("--manual-confirm", action="store_true",
+                         help="confirm only by POST /sandbox/confirm")
+    p.add_argument("--qrcode-ttl", type=_seconds, default=120.0, metavar="SECONDS",
+                   help="a QR code expires after SECONDS (default 120)")
+    p.add_argument("--chatter", type=_seconds, default=0.0, metavar="MESSAGES_PER_MINUTE",
+                   help="contacts send this many messages per minute (default 0 = off)")
+    p.add_argument("--poll-hold", type=_seconds, default=25.0, metavar="SECONDS",
+                   help="an idle poll2 is answered after SECONDS (default 25)")
+    p.add_argument("--echo-sends", action="store_true",
+                   help="echo the account's own sends through poll2, as the real service did")
+    p.add_argument("--threads", type=int, default=48,
+                   help="HTTP worker threads; each held poll2 uses one (default 48)")
+    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    p.set_defaults(func=run)
     return p
+
+
+def build_server(args: argparse.Namespace) -> Any:
+    from .server import SandboxServer
+
+    return SandboxServer(world=args.world, seed=args.seed, host=args.host, port=args.port,
+                         auto_scan=None if args.manual_scan else args.auto_scan,
+                         auto_confirm=None if args.manual_confirm else args.auto_confirm,
+                         qrcode_ttl=args.qrcode_ttl, poll_hold=args.poll_hold, chatter=args.chatter,
+                         echo_sends=args.echo_sends, threads=args.threads)
+
+
+def run(args: argparse.Namespace, *, _serve: Optional[Callable[[Any], None]] = None) -> int:  # test shim
+    """Build the server, print where it listens, serve until interrupted. Returns the exit code."""
+    logging.basicConfig(level=getattr(logging, args.log_level.upper()),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        srv = build_server(args)
+    except ValueError as e:
+        print("openqq sandbox: %s" % e, file=sys.stderr)
+        return 2
+
+    def _term(_signo: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGTERM, _term) if _serve is None else None
+    try:
+        srv.start()
+    except OSError as e:
+        print("openqq sandbox: cannot listen on %s:%s: %s" % (args.host, args.port, e), file=sys.stderr)
+        return 1
+    a = srv.world.data.account
+    print("SmartQQ sandbox on %s  (world %s, seed %s, account %s %s)" % (srv.url, args.world, args.seed, a.qq, a.nick))
+    print("control API: %s/sandbox/world  (docs/sandbox.md)" % srv.url, flush=True)
+    try:
+        (_serve or _wait)(srv)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        srv.stop()
+        if old is not None:
+            signal.signal(signal.SIGTERM, old)
+    return 0
+
+
+def _wait(srv: Any) -> None:
+    while srv._thread is not None and srv._thread.is_alive():
+        srv._thread.join(0.5)

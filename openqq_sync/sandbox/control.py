@@ -118,6 +118,12 @@ def add_fault() -> Response:
     return answer(_call(world().add_fault, _body()))
 
 
+@bp.route("/fault", methods=["GET"])
+@bp.route("/faults", methods=["GET"])
+def get_faults() -> Response:
+    return answer({"faults": world().faults, "delays": world().delays})
+
+
 @bp.route("/fault", methods=["DELETE"])
 @bp.route("/faults", methods=["DELETE"])
 def clear_faults() -> Response:

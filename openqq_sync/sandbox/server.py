@@ -17,6 +17,7 @@ import threading
 from typing import Optional
 
 import waitress
+from waitress import wasyncore
 
 from .app import create_app
 from .chatter import Chatter
@@ -99,9 +100,22 @@ class SandboxServer:
         # 1. Producers: chatter stops, every held poll2 / hang / delay returns at once.
         self.world.stop()
         self._chatter.stop(timeout)
-        # 2. Close the listener and every channel from inside the asyncore loop (a trigger
-        #    thunk runs there), which ends the loop at once; then join it.
-        logging.getLogger("waitress").setLevel(logging.ERROR)
+        loop_alive = self._thread is not None and self._thread.is_alive()
+
+        def in_loop(fn) -> None:
+            # Run fn inside the asyncore loop thread. The loop may run the thunk (and close
+            # the trigger) before our own write lands, so EBADF here means "done".
+            if loop_alive:
+                try:
+                    server.trigger.pull_trigger(fn)  # type: ignore[attr-defined]
+                except OSError:
+                    pass
+            else:
+                fn()
+
+        def close_listener() -> None:
+            # dispatcher.close only: the server's own close() would also close the trigger.
+            wasyncore.dispatcher.close(server)
 
         def close_all() -> None:
             for ch in list(server._map.values()):  # type: ignore[attr-defined]
@@ -109,15 +123,17 @@ class SandboxServer:
                     ch.handle_close()
                 except Exception:  # pragma: no cover - already closed
                     pass
-        if self._thread is not None and self._thread.is_alive():
-            server.trigger.pull_trigger(close_all)  # type: ignore[attr-defined]
+        # 2. No new connections; the loop keeps flushing the answers of running requests.
+        in_loop(close_listener)
+        # 3. Worker threads finish (nothing blocks any more); queued requests are cancelled.
+        #    Joined before the trigger closes, so no worker pulls a closed trigger later.
+        server.task_dispatcher.shutdown(cancel_pending=True, timeout=timeout)  # type: ignore[attr-defined]
+        # 4. Close every channel from inside the loop, which ends it; join it.
+        in_loop(close_all)
+        if self._thread is not None:
             self._thread.join(timeout)
             if self._thread.is_alive():
                 log.warning("sandbox: server thread still running after %.1f s", timeout)
-        else:
-            close_all()
-        # 3. Worker threads: finish what runs (nothing blocks any more), cancel the rest.
-        server.task_dispatcher.shutdown(cancel_pending=True, timeout=timeout)  # type: ignore[attr-defined]
         log.info("sandbox: stopped")
 
     def __enter__(self) -> "SandboxServer":

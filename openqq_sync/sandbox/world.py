@@ -503,6 +503,18 @@ class SandboxWorld(MutationsMixin):
             self._faults.setdefault(endpoint, collections.deque()).append(f)
         return {"endpoint": endpoint, "count": f.remaining, "retcode": f.retcode, "status": f.status, "hang": f.hang}
 
+    @property
+    def faults(self) -> List[dict]:
+        """Pending faults, per endpoint, oldest first. Thread-safe."""
+        with self._lock:
+            return [{"endpoint": ep, "count": f.remaining, "retcode": f.retcode, "status": f.status, "hang": f.hang}
+                    for ep, q in self._faults.items() for f in q]
+
+    @property
+    def delays(self) -> Dict[str, float]:
+        with self._lock:
+            return dict(self._delays)
+
     def clear_faults(self) -> None:
         with self._lock:
             self._faults.clear()
