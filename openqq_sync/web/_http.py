@@ -27,13 +27,24 @@ CALLBACK_RE = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*(\.[A-Za-z_$][A-Za-z0-9_$]*)
 MAX_CALLBACK = 128
 
 
+class RawJson:
+    """A JSON answer already serialized (``bytes``, UTF-8)."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+
 def dumps(obj: Any) -> str:
     """Compact JSON with raw UTF-8 (Chinese is never ``\\u``-escaped)."""
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
 def json_response(obj: Any, status: int = 200, headers: Optional[Mapping[str, str]] = None) -> Response:
-    resp = Response(dumps(obj).encode("utf-8"), status=status, content_type=JSON_TYPE)
+    """``obj`` as the API's JSON (a :class:`RawJson` is already serialized)."""
+    body = obj.data if isinstance(obj, RawJson) else dumps(obj).encode("utf-8")
+    resp = Response(body, status=status, content_type=JSON_TYPE)
     resp.headers.update(CORS_ORIGIN)
     if headers:
         resp.headers.update(headers)

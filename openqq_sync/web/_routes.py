@@ -11,6 +11,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from ._cache import JsonCache
+
 View = Callable[["Api", Dict[str, str]], Any]
 GET = ("GET",)
 GET_POST = ("GET", "POST")
@@ -52,6 +54,7 @@ class Api:
     control_lock: threading.Lock = field(default_factory=threading.Lock)
     stopping: bool = False
     control_threads: List[threading.Thread] = field(default_factory=list)
+    cache: JsonCache = field(default_factory=JsonCache)
 
     def later(self, name: str, action: Callable[[], None]) -> None:
         """Run ``action`` on a named thread after ``stop_delay`` seconds."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Dict, List
 
 from .. import _lookup
+from ..model import Contact
 from ._params import FRAMEWORK_PARAMS
 from ._routes import GET, Api, route
 
@@ -19,27 +20,27 @@ def get_user_info(api: Api, params: Dict[str, str]) -> Any:
 
 @route("/openqq/get_friend_info", methods=GET)
 def get_friend_info(api: Api, params: Dict[str, str]) -> Any:
-    return [f.to_json() for f in api.client.contacts.friends()]
+    contacts = api.client.contacts
+    return api.cache.answer(contacts, "friends", lambda: [f.to_json() for f in contacts.friends()])
 
 
 @route("/openqq/get_group_info", methods=GET)
 def get_group_info(api: Api, params: Dict[str, str]) -> Any:
-    return [g.to_json() for g in api.client.contacts.groups()]
+    contacts = api.client.contacts
+    return api.cache.answer(contacts, "groups", lambda: [g.to_json() for g in contacts.groups()])
 
 
 @route("/openqq/get_group_basic_info", methods=GET)
 def get_group_basic_info(api: Api, params: Dict[str, str]) -> Any:
-    out = []
-    for group in api.client.contacts.groups():
-        data = group.to_json()
-        data.pop("member", None)
-        out.append(data)
-    return out
+    contacts = api.client.contacts
+    # Contact.to_json leaves the member array out without building it (large groups).
+    return api.cache.answer(contacts, "groups_basic", lambda: [Contact.to_json(g) for g in contacts.groups()])
 
 
 @route("/openqq/get_discuss_info", methods=GET)
 def get_discuss_info(api: Api, params: Dict[str, str]) -> Any:
-    return [d.to_json() for d in api.client.contacts.discusses()]
+    contacts = api.client.contacts
+    return api.cache.answer(contacts, "discusses", lambda: [d.to_json() for d in contacts.discusses()])
 
 
 def _criteria(params: Dict[str, str], *ignored: str) -> Dict[str, str]:
@@ -50,8 +51,13 @@ def _criteria(params: Dict[str, str], *ignored: str) -> Dict[str, str]:
 @route("/openqq/search_friend", "/openwx/search_friend")
 def search_friend(api: Api, params: Dict[str, str]) -> Any:
     # An attribute no friend has matches nothing (never HTTP 500 as in the original).
-    found = api.client.contacts.search_friends(**_criteria(params))
-    return [f.to_json() for f in found] if found else OBJECT_NOT_FOUND
+    criteria = _criteria(params)
+    contacts = api.client.contacts
+
+    def build() -> Any:
+        found = contacts.search_friends(**criteria)
+        return [f.to_json() for f in found] if found else OBJECT_NOT_FOUND
+    return api.cache.answer(contacts, ("search_friend", tuple(sorted(criteria.items()))), build)
 
 
 @route("/openqq/search_group", "/openwx/search_group")

@@ -61,6 +61,7 @@ class Receiver:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            wbufsize = -1       # one write per answer: headers and body apart meet Nagle + delayed ACK
 
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
