@@ -86,7 +86,10 @@ def test_sent_message_is_posted(quiet):
     f = _friend(live)
     answer = live.get("/openqq/send_friend_message", uid=f["uid"], content="发出去的")
     post = _wait_post(live, "发出去的", "send_message")
-    assert post["class"] == "send" and post["id"] == answer["id"]
+    assert set(post) == {"type", "class", "id", "sender_id", "receiver_id", "sender", "sender_uid", "receiver",
+                         "receiver_uid", "content", "from", "ttl", "source", "time", "code", "msg", "info",
+                         "post_type", "seq"}
+    assert post["class"] == "send" and post["id"] == answer["id"] and post["source"] == "local"
     assert post["code"] == 0 and post["msg"] == "发送成功" and post["from"] == "api"
     assert post["receiver_uid"] == f["uid"]
 
