@@ -109,3 +109,40 @@ def test_console_asks_for_the_token_and_sends_it_as_bearer(tmp_path):
                              "document.getElementById('token-form').requestSubmit(); true")
             browser.wait_for("document.getElementById('state').textContent === 'init'")
             assert not browser.evaluate(_visible("token-form"))
+
+
+def test_console_follows_a_restarted_server(tmp_path):
+    """A restarted process numbers its events from 1 again: the console notices the new
+    pid@starttime, starts its cursor over and shows the new process's events."""
+    from openqq_sync.web import ApiServer, create_app
+    from webkit import config
+
+    def app_for(starttime: int):
+        client = StubClient("init")
+        client.starttime = starttime
+        return create_app(client, config(tmp_path), _stop_delay=0.05)
+
+    first = app_for(1_000_000)
+    server = ApiServer(first, host="127.0.0.1", port=0, threads=16, name="test-openqq-http").start()
+    port = server.port
+    second = None
+    try:
+        for n in range(3):
+            first.extensions["openqq_sync"].delivery.emit(
+                {"post_type": "event", "event": "new_friend", "params": [{"name": f"旧好友{n}"}]}, drain=True)
+        with Chromium(CHROMIUM, str(tmp_path / "profile")) as browser:
+            browser.navigate(f"http://127.0.0.1:{port}/openqq/console/")
+            browser.wait_for(_events_contain("旧好友2"))
+            server.stop()
+            first.extensions["openqq_sync"].delivery.stop(0.5)
+            second = app_for(2_000_000)
+            server = ApiServer(second, host="127.0.0.1", port=port, threads=16, name="test-openqq-http").start()
+            second.extensions["openqq_sync"].delivery.emit(
+                {"post_type": "event", "event": "new_friend", "params": [{"name": "新好友"}]}, drain=True)
+            browser.wait_for(_events_contain("新好友"), timeout=20)
+            assert browser.evaluate(_events_contain("the server restarted"))
+    finally:
+        server.stop()
+        first.extensions["openqq_sync"].delivery.stop(0.5)
+        if second is not None:
+            second.extensions["openqq_sync"].delivery.stop(0.5)

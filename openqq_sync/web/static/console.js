@@ -21,14 +21,16 @@
   let qrUrl = "";
   let contactsLoadedFor = "";
   let needToken = false;
+  let serverId = "";                 // pid@starttime: a new process numbers events from 1 again
+  let pollAbort = null;
 
   class AuthError extends Error {}
 
-  async function call(path, params, method) {
+  async function call(path, params, method, signal) {
     const headers = {};
     if (token) headers["Authorization"] = "Bearer " + token;
     let url = API + path;
-    const opts = { method: method || "GET", headers, cache: "no-store" };
+    const opts = { method: method || "GET", headers, cache: "no-store", signal };
     if (params && opts.method === "GET") {
       url += "?" + new URLSearchParams(params).toString();
     } else if (params) {
@@ -43,8 +45,8 @@
     return resp;
   }
 
-  async function callJson(path, params, method) {
-    const resp = await call(path, params, method);
+  async function callJson(path, params, method, signal) {
+    const resp = await call(path, params, method, signal);
     return resp.json();
   }
 
@@ -72,6 +74,9 @@
   async function refreshState() {
     try {
       const info = await callJson("get_client_info");
+      const id = info.pid + "@" + info.starttime;
+      if (serverId && id !== serverId) serverRestarted();
+      serverId = id;
       showState(info.state || "unknown");
       if (info.state === "running" && contactsLoadedFor !== "running") {
         contactsLoadedFor = "running";
@@ -218,18 +223,29 @@
     $("feed-count").textContent = list.children.length ? "(" + list.children.length + ")" : "";
   }
 
+  // The new process's cursor starts again at 1: read it from the start, drop the held poll.
+  function serverRestarted() {
+    cursor = 0;
+    contactsLoadedFor = "";
+    addItems([{ post_type: "event", event: "restart", params: ["the server restarted"] }]);
+    if (pollAbort) pollAbort.abort();
+  }
+
   async function followEvents() {
     for (;;) {
       if (needToken) { await pause(1000); continue; }
       try {
-        const items = await callJson("check_event", { since: String(cursor) });
+        pollAbort = new AbortController();
+        const items = await callJson("check_event", { since: String(cursor) }, "GET", pollAbort.signal);
         if (Array.isArray(items) && items.length) {
           addItems(items);
           if (items.some((i) => i.event === "state_change")) refreshState();
         }
       } catch (err) {
+        if (err.name === "AbortError") continue;
         if (!(err instanceof AuthError)) setLink(false);
         await pause(2000);
+        refreshState();             // a restart shows as a new pid@starttime
       }
     }
   }
