@@ -254,7 +254,7 @@ class Client:
                 delay = backoff.next()
                 self.log.warning("loading contacts failed (%s): relogin in %.0f s", e, delay)
                 relogin = True
-                self._begin_relogin()
+                self._begin_relogin(logout=False)
                 if self._stop_event.wait(delay):
                     break
                 continue
@@ -269,14 +269,20 @@ class Client:
             if outcome != RELOGIN or self._stop_event.is_set():
                 break
             relogin = True
-            self._begin_relogin()
+            # Only a requested relogin logs out: after a lost session the saved login
+            # (supertoken) is still good, and logging out would kill it and force a new
+            # QR scan on an unattended bot (issue 6: relogin with the saved cookies).
+            self._begin_relogin(logout=self._relogin_event.is_set())
         self._stop_from_inside()
 
-    def _begin_relogin(self) -> None:
-        """Leave the session (5.16): logout, forget credentials, reset the per-session state."""
-        self.log.info("relogin: logging out, then in again (saved cookies first)")
+    def _begin_relogin(self, logout: bool = True) -> None:
+        """Leave the session (5.16): logout (if asked), forget credentials, reset the
+        per-session state."""
+        self.log.info("relogin: %s, then in again (saved cookies first)",
+                      "logging out" if logout else "session lost")
         self._publish_credentials(None)
-        self._login.flow.logout()
+        if logout:
+            self._login.flow.logout()
         self._save_cookies()
         self._sender.clear_sess_sigs()
 
