@@ -24,9 +24,10 @@ from .errors import ApiError
 STATIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 CONSOLE_PATH = "/openqq/console/"
 OPENAPI_PATH = "/openqq/openapi.json"
-CONSOLE_FILES = {"": ("index.html", "text/html; charset=utf-8"),
-                 "console.js": ("console.js", "text/javascript; charset=utf-8"),
-                 "console.css": ("console.css", "text/css; charset=utf-8")}
+# Flask adds "; charset=utf-8" to text types itself.
+CONSOLE_FILES = {"": ("index.html", "text/html"),
+                 "console.js": ("console.js", "text/javascript"),
+                 "console.css": ("console.css", "text/css")}
 NO_QRCODE = 404
 
 

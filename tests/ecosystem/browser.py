@@ -98,7 +98,7 @@ class Chromium:
             self._cond.notify_all()
 
     def send(self, method: str, params: Optional[Dict[str, Any]] = None, *, session: bool = False,
-             timeout: float = 15.0) -> Dict[str, Any]:
+             timeout: float = 30.0) -> Dict[str, Any]:
         with self._cond:
             self._next_id += 1
             mid = self._next_id
@@ -131,7 +131,7 @@ class Chromium:
             raise BrowserError(f"{expression}: {result['exceptionDetails']}")
         return result["result"].get("value")
 
-    def wait_for(self, expression: str, timeout: float = 10.0) -> Any:
+    def wait_for(self, expression: str, timeout: float = 20.0) -> Any:
         """Poll ``expression`` in the page until truthy (returned): the page's own timers
         drive what it shows, so there is nothing to await from outside."""
         deadline = time.monotonic() + timeout

@@ -76,7 +76,8 @@ def test_send_through_nginx(proxied):
     assert any(s["content"] == "你好 nginx" and s["target"] == friend["uid"] for s in stack.sandbox.world.sent)
     # The API's own answers pass unchanged: its 403 for unknown paths, the console, the document.
     assert requests.get(nginx.url + "/openqq/nope", timeout=5).text == "api not found"
-    assert requests.get(nginx.url + "/openqq/console/", timeout=5).headers["Content-Type"].startswith("text/html")
+    assert requests.get(nginx.url + "/openqq/console/", timeout=5).headers["Content-Type"] == \
+        "text/html; charset=utf-8"
     assert requests.get(nginx.url + "/openqq/openapi.json", timeout=5).json()["openapi"] == "3.1.0"
     # A body over the API's 1 MB limit gets the API's JSON 413, not nginx's HTML page.
     big = requests.post(nginx.url + "/openqq/send_friend_message", data={"content": "x" * 1_500_000}, timeout=10)
