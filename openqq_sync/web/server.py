@@ -38,6 +38,7 @@ class ApiServer:
         self._thread: Optional[threading.Thread] = None
         self._stopped = threading.Event()
         self._done = threading.Event()
+        self._serving = False
 
     @property
     def address(self) -> Tuple[str, int]:
@@ -57,6 +58,7 @@ class ApiServer:
 
     def serve_forever(self) -> None:
         """Run until :meth:`stop` (or KeyboardInterrupt/SystemExit in the main thread)."""
+        self._serving = True
         try:
             self._server.run()
         finally:
@@ -64,6 +66,7 @@ class ApiServer:
             self._done.set()
 
     def start(self) -> "ApiServer":
+        self._serving = True
         self._thread = threading.Thread(target=self.serve_forever, name=self.name, daemon=True)
         self._thread.start()
         return self
@@ -83,6 +86,13 @@ class ApiServer:
     def stop(self, timeout: float = 10.0) -> None:
         """:meth:`close`, then wait for the serving loop to end. Idempotent; not from a
         signal handler on the serving thread."""
+        if not self._serving:
+            # Never served (e.g. the client failed to start): just release the socket.
+            if not self._stopped.is_set():
+                self._stopped.set()
+                wasyncore.close_all(self._server._map)
+                self._server.task_dispatcher.shutdown(cancel_pending=True, timeout=1)
+            return
         self.close()
         self._join(timeout)
 

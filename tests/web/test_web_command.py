@@ -134,3 +134,15 @@ def test_sigterm_stops_cleanly_and_post_stdout_prints_json_lines(run_process, tm
     assert any(x.get("content") == "标准输出" and x["post_type"] == "receive_message" for x in lines)
     assert lines[-1]["event"] == "stop"
     assert not (tmp_path / "mojo_webqq_pid_default.pid").exists()
+
+
+def test_a_second_client_on_the_same_account_is_refused_quickly(run_process, tmp_path):
+    start, _ = run_process
+    proc, url = start()
+    port = _free_port()
+    second = subprocess.run([OPENQQ, "run", "--server", "http://127.0.0.1:9", "--port", str(port),
+                             "--tmpdir", str(tmp_path), "--no-show-qrcode", "--log-level", "warning"],
+                            capture_output=True, text=True, timeout=30)
+    assert second.returncode == 1
+    assert str(proc.pid) in second.stderr            # the pid file names the running client
+    assert requests.get(url + "/openqq/get_client_info", timeout=5).json()["state"] == "running"
