@@ -220,9 +220,9 @@ class Transport:
 
     # --- cookies -----------------------------------------------------------------------
     def _snapshot(self) -> List[Any]:
-        # CookieJar iteration is not locked; other threads' responses may add cookies.
-        with self.cookies._cookies_lock:  # type: ignore[attr-defined]
-            return list(self.cookies)
+        # The stdlib jar iterates over list() copies of its dicts, so another thread's
+        # response storing a cookie meanwhile cannot break this walk.
+        return list(self.cookies)
 
     def cookie(self, name: str) -> Optional[str]:
         """Value of the first unexpired cookie called ``name``, any domain (domains sorted,
