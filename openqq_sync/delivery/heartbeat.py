@@ -21,6 +21,7 @@ import urllib.parse
 from typing import Any, Callable, Optional, Tuple
 
 from .. import _lookup, signals
+from .post_api import redact
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,7 @@ class Heartbeat:
                  token: Optional[str] = None, name: str = "openqq-heartbeat") -> None:
         self.client = client
         self.poll_api = poll_api
+        self._log_url = redact(poll_api)
         self.own_address = own_address
         self.interval = interval
         self.timeout = timeout
@@ -153,14 +155,14 @@ class Heartbeat:
         try:
             status, location = self._get(url.scheme, url.hostname or "", url.port, path, {})
         except (OSError, http.client.HTTPException) as e:
-            log.info("poll_api %s failed: %s", self.poll_api, type(e).__name__)
+            log.info("poll_api %s failed: %s", self._log_url, type(e).__name__)
             return False
         if status in REDIRECTS and location:
             return self._follow(location)
         if status >= 500:
-            log.info("poll_api %s: HTTP %d", self.poll_api, status)
+            log.info("poll_api %s: HTTP %d", self._log_url, status)
             return False
-        log.debug("poll_api %s: HTTP %d", self.poll_api, status)
+        log.debug("poll_api %s: HTTP %d", self._log_url, status)
         return True
 
     def _follow(self, location: str) -> bool:

@@ -56,6 +56,19 @@ class Stats:
     last_error: Optional[str] = field(default=None)
 
 
+def redact(url: str) -> str:
+    """``url`` for logs: no user info, query or fragment (they may hold keys)."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        port = ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
 def sign_headers(secret: str, body: bytes, timestamp: int) -> Dict[str, str]:
     """HMAC headers: ``X-Signature`` (sha1 of the body) and the timestamped sha256 pair.
 
@@ -91,6 +104,8 @@ class PostApiReporter:
                  backoff: "tuple[float, float]" = (BACKOFF_FIRST, BACKOFF_MAX),
                  _clock: Callable[[], float] = time.monotonic) -> None:  # test shim
         self.url = url
+        # Logged form: a receiver URL may carry a key in its query string.
+        self._log_url = redact(url)
         self.name = name
         self.timeout = timeout
         self.queue_size = max(1, queue_size)
@@ -139,7 +154,7 @@ class PostApiReporter:
             self._queue.clear()
         if left:
             self.stats.abandoned += left
-            log.warning("post_api: %d report(s) not delivered to %s at stop", left, self.url)
+            log.warning("post_api: %d report(s) not delivered to %s at stop", left, self._log_url)
 
     def pending(self) -> int:
         with self._lock:
@@ -219,16 +234,16 @@ class PostApiReporter:
             status, ctype, content = conn.post(item.body, headers)
         except (OSError, http.client.HTTPException) as e:
             self.stats.last_error = type(e).__name__
-            log.info("post_api %s: %s (attempt %d)", self.url, type(e).__name__, item.attempts)
+            log.info("post_api %s: %s (attempt %d)", self._log_url, type(e).__name__, item.attempts)
             return False
         if status in RETRY_STATUSES:
             self.stats.last_error = f"HTTP {status}"
-            log.info("post_api %s: HTTP %d (attempt %d)", self.url, status, item.attempts)
+            log.info("post_api %s: HTTP %d (attempt %d)", self._log_url, status, item.attempts)
             return False
         self.stats.delivered += 1
         if status >= 400:
             self.stats.rejected += 1
-            log.warning("post_api %s refused a report: HTTP %d", self.url, status)
+            log.warning("post_api %s refused a report: HTTP %d", self._log_url, status)
             return True
         if item.context is not None and self._on_reply is not None:
             answer = _json_answer(ctype, content)

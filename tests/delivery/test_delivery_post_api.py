@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import threading
 import time
 
@@ -181,3 +182,16 @@ def test_stop_gives_up_after_the_drain_timeout_and_counts(make):
     rep.stop(drain_timeout=0.2)
     assert time.monotonic() - started < 3
     assert rep.stats.abandoned == 3 and rep.stats.delivered == 0
+
+
+def test_logs_never_show_keys_in_the_receiver_url(caplog):
+    from openqq_sync.delivery.post_api import redact
+    caplog.set_level(logging.INFO, logger="openqq_sync.delivery.post_api")
+    assert redact("https://user:pw@example.com:8443/hook?key=s3cret#x") == "https://example.com:8443/hook"
+    rep = PostApiReporter("http://u:pw@127.0.0.1:9/hook?key=s3cret", backoff=FAST, timeout=0.2)
+    rep.start()
+    rep.submit(body(1))
+    eventually(lambda: rep.stats.retries >= 1)
+    rep.stop(0)
+    assert "post_api http://127.0.0.1:9/hook" in caplog.text
+    assert "s3cret" not in caplog.text and "pw" not in caplog.text
