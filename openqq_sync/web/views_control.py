@@ -12,7 +12,7 @@ import sys
 import time
 from typing import Any, Dict
 
-from .. import __version__, _lookup
+from .. import _lookup
 from ._routes import GET, Api, route
 from .errors import BAD_REQUEST, ApiError
 
@@ -40,6 +40,8 @@ def _times(api: Api) -> Dict[str, Any]:
 
 @route("/openqq/get_client_info", needs_running=False)
 def get_client_info(api: Api, params: Dict[str, str]) -> Any:
+    from .. import __version__   # at call time: the package __init__ may import this module
+
     config = api.config
     return {"code": 0, "account": config.account, **_times(api), "os": sys.platform,
             "version": __version__, "http_debug": 0, "log_encoding": None,
