@@ -116,12 +116,15 @@ class Loader:
         if detail is None:
             return []
         record, members = detail
+        fresh = not group.members
         changes = self._store.merge_group_detail(group, record, members)
         if with_ext:
-            changes.extend(self._group_members_ext(group))
+            changes.extend(self._group_members_ext(group, fresh=fresh))
         return changes
 
-    def _group_members_ext(self, group: Group) -> List[Change]:
+    def _group_members_ext(self, group: Group, *, fresh: bool = False) -> List[Change]:
+        """Member ext; for a member list loaded just now (``fresh``) the ext values are
+        first values of a first load, not changes, and are not reported."""
         user = self._store.user
         if group.get("uid") is None or user is None or user.get("uid") is None:
             return []
@@ -129,7 +132,8 @@ class Loader:
                         lambda: ext_api.fetch_group_members_ext(self._t, group.get("uid"), user.get("uid")))
         if ext is None:
             return []
-        return self._store.match_group_members_ext(group, ext)
+        changes = self._store.match_group_members_ext(group, ext)
+        return [] if fresh else changes
 
     def _discuss_members(self, discuss: Discuss) -> List[Change]:
         creds = self._creds()
@@ -229,15 +233,15 @@ class Loader:
                 ok, discuss_changes, _ = self._discusses()
                 changes.extend(discuss_changes)
                 changes.extend(self._parallel(self._discuss_members, store.discusses()))
-        return changes
+        return _without_first_values(changes)
 
     def _refresh_group(self, group: Group) -> List[Change]:
         # Member ext only where members are new (their uids), as the original's reaction
         # to new_group_member; a group never loaded gets its ext too.
-        fresh = not group.members_loaded
+        fresh = not group.members
         changes = self._group_members(group, with_ext=False)
         if fresh or any(name == "new_group_member" for name, _ in changes):
-            changes.extend(self._group_members_ext(group))
+            changes.extend(self._group_members_ext(group, fresh=fresh))
         return changes
 
     def reload_friends(self) -> List[Change]:
@@ -255,13 +259,26 @@ class Loader:
             if added:
                 changes.extend(self._groups_ext())
                 changes.extend(self._parallel(self._group_members, added))
-            return changes
+            return _without_first_values(changes)
 
     def reload_discusses(self) -> List[Change]:
         with self._lock:
             ok, changes, added = self._discusses()
             changes.extend(self._parallel(self._discuss_members, added))
             return changes
+
+
+def _without_first_values(changes: List[Change]) -> List[Change]:
+    """Drop property changes of objects that are new in this same batch: their ext data
+    (uid, role...) arrives with them, and ``new_*`` already carries it (the events are
+    emitted after the whole batch is merged)."""
+    new = {id(kw[name.split("_", 1)[1]]) for name, kw in changes
+           if name.startswith("new_") and name.split("_", 1)[1] in kw}
+    new |= {id(kw["member"]) for name, kw in changes if name.startswith("new_") and "member" in kw}
+    if not new:
+        return changes
+    return [(name, kw) for name, kw in changes
+            if not (name.endswith("_property_change") and id(kw.get("obj")) in new)]
 
 
 def _catching(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:

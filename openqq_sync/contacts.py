@@ -14,6 +14,7 @@ list from the service is ignored; objects present on both sides are merged with
 
 from __future__ import annotations
 
+import sys
 import threading
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, TypeVar
 
@@ -27,6 +28,7 @@ Record = Mapping[str, Any]
 _C = TypeVar("_C", bound=Contact)
 
 UNKNOWN_NAME = "昵称未知"
+_SHARED_TEXT_KEYS = ("sex", "province", "country", "city", "state", "client_type", "role")
 STRANGER_CATEGORY = "陌生人"
 
 
@@ -34,6 +36,8 @@ def truncate_utf8(text: Optional[str], limit: int) -> Optional[str]:
     """Cut ``text`` to at most ``limit`` UTF-8 bytes on a character boundary (protocol doc 4)."""
     if text is None:
         return None
+    if len(text) * 4 < limit:   # no character takes more than 4 bytes: nothing to cut
+        return text
     raw = text.encode("utf-8")
     if len(raw) < limit:
         return text
@@ -213,9 +217,14 @@ class ContactStore:
             return []
 
         def build(record: Record) -> _C:
-            obj = make(record)
-            obj._data[link] = owner
-            return obj
+            data = dict(record)
+            # These texts repeat across 100,000 members of a large world: share them.
+            for key in _SHARED_TEXT_KEYS:
+                value = data.get(key)
+                if type(value) is str:
+                    data[key] = sys.intern(value)
+            data[link] = owner
+            return make.adopt(data)  # type: ignore[attr-defined]
 
         merged, changes, _ = self._diff(current, records, build, "member")
         # _diff names the payload "member"; the signals also carry the owner.
@@ -290,8 +299,10 @@ class ContactStore:
                 if member is None:
                     continue
                 fields = dict(record)
-                fields["card"] = truncate_utf8(fields.get("card"), cut) or None
-                changes.extend(_property_changes(member, member.update(fields)))
+                fields["card"] = key[1] or None
+                found = member.update(fields)
+                if found:
+                    changes.extend(_property_changes(member, found))
             for key in ("max_member", "max_admin"):
                 group._data.setdefault(key, None)
             return changes

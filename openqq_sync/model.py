@@ -91,6 +91,17 @@ class Contact:
         object.__setattr__(self, "_data", data)
         object.__setattr__(self, "_ctx", None)
 
+    @classmethod
+    def adopt(cls, data: Dict[str, Any]) -> "Contact":
+        """Build around ``data`` itself, without a copy (the caller gives it up)."""
+        obj = cls.__new__(cls)
+        data.pop("member", None)
+        object.__setattr__(obj, "_data", data)
+        object.__setattr__(obj, "_ctx", None)
+        if isinstance(obj, _MemberList):
+            obj._init_members()
+        return obj
+
     # -- attribute access over the stored dict --------------------------------------------
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
@@ -212,8 +223,14 @@ class _MemberList:
         return [m.to_json() for m in self.members]
 
 
-def _key(value: Any) -> str:
-    """Index key for ids, so 123 and "123" find the same object."""
+def _key(value: Any) -> Any:
+    """Index key for ids, so 123 and "123" find the same object (ints kept as ints: the
+    member indexes of a large world hold 100,000 of them)."""
+    kind = type(value)
+    if kind is int:
+        return value
+    if kind is str and value.isdigit() and value.isascii():
+        return int(value)
     return _as_text(value) if value is not None else ""
 
 

@@ -115,3 +115,20 @@ def test_admin_can_not_kick_another_admin(running_client, sandbox):
     if admins:
         assert client.kick_group_member(group, admins[:1]) is False
     assert client.kick_group_member(group, plain[:1]) is True
+
+
+def test_new_contacts_come_with_ext_data_and_no_property_noise(running_client, sandbox):
+    client, rec = running_client
+    w = sandbox.world
+    group = next(g for g in w.snapshot()["groups"] if g["role"] == "owner" or g["role"] == "create")
+    w.add_group("另一个新群", role="owner", members=[{"name": "甲"}, {"name": "乙"}])
+    w.add_group_member(group["uid"], "丙", card="丙的名片")
+    assert client.refresh_contacts(timeout=20)
+    (ng,) = rec.of("new_group")
+    (nm,) = rec.of("new_group_member")
+    assert ng["group"].uid is not None and ng["group"].role == "create"
+    assert nm["member"].uid is not None and nm["member"].role == "member"
+    noisy = [kw for name, kw in rec.events if name.endswith("_property_change")
+             and (kw["obj"] in (ng["group"], nm["member"]) or kw["obj"] in ng["group"].members)]
+    assert noisy == []
+    assert all(m.uid is not None for m in ng["group"].members)
