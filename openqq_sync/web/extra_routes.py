@@ -31,10 +31,19 @@ CONSOLE_FILES = {"": ("index.html", "text/html"),
 NO_QRCODE = 404
 
 
+def _console_endpoint(name: str) -> str:
+    return "console_" + (name.replace(".", "_") or "index")
+
+
+#: Endpoints that never need the token. Matched by endpoint, not path, so that they stay
+#: public when the blueprint is mounted under a url_prefix.
+PUBLIC_ENDPOINTS = frozenset({"openapi_json"} | {_console_endpoint(n) for n in CONSOLE_FILES})
+
+
 def is_public() -> bool:
     """True for a request to a route that never needs the token (console files, document)."""
     rule = request.url_rule
-    return rule is not None and rule.rule in openapi.public_paths()
+    return rule is not None and rule.endpoint.rsplit(".", 1)[-1] in PUBLIC_ENDPOINTS
 
 
 def install(bp: Blueprint, api: Any) -> None:
@@ -75,6 +84,6 @@ def install(bp: Blueprint, api: Any) -> None:
     bp.add_url_rule(OPENAPI_PATH, "openapi_json", get_openapi, methods=["GET", "OPTIONS"],
                     provide_automatic_options=False)
     for name in CONSOLE_FILES:
-        bp.add_url_rule(CONSOLE_PATH + name, "console_" + (name.replace(".", "_") or "index"),
+        bp.add_url_rule(CONSOLE_PATH + name, _console_endpoint(name),
                         console_file, defaults={"name": name}, methods=["GET", "OPTIONS"],
                         provide_automatic_options=False)

@@ -276,8 +276,3 @@ def document(*, token: bool = False) -> Dict[str, Any]:
     if token:
         doc["security"] = [{"bearer": []}, {"header": []}, {"query": []}]
     return doc
-
-
-def public_paths() -> frozenset:
-    """Paths never behind the token (the console and this document)."""
-    return _PUBLIC

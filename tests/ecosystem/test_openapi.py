@@ -93,6 +93,23 @@ def test_token_marks_guarded_routes_and_document_stays_public():
     assert doc["paths"]["/openqq/console/"]["get"]["security"] == []
 
 
+def test_documented_security_is_what_the_server_enforces():
+    """Every operation marked public answers without the token; every other one asks for it."""
+    with stub_api(StubClient("running"), token="s3cret") as (server, _, _app):
+        doc = requests.get(server.url + "/openqq/openapi.json", timeout=5).json()
+        checked = 0
+        for path, item in doc["paths"].items():
+            if "get" not in item or path in ("/openqq/stop_client", "/openwx/stop_client", "/openqq/relogin"):
+                continue  # (control routes would act on the stub; the rule is the same)
+            r = requests.get(server.url + path, params={"since": 0} if "check_event" in path else None, timeout=10)
+            if item["get"].get("security") == []:
+                assert r.status_code == 200, path
+            else:
+                assert r.status_code == 401 and r.json()["code"] == -6, path
+            checked += 1
+        assert checked >= 15
+
+
 def test_document_matches_a_blueprint_mounted_in_a_host_app():
     """Embedded (no create_app): the same routes; the host's own '/' still answers."""
     host = Flask("host")
