@@ -15,7 +15,7 @@ from flask import Flask, Response, request
 
 from . import control, ptlogin, qun, smartqq
 from ._wire import answer, form_r, js, quote_fields
-from .world import SandboxWorld
+from .world import IDLE_POLL, SandboxWorld
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,6 @@ def create_app(world: SandboxWorld) -> Flask:
     """The WSGI app serving ``world``. Views reach it as ``app.extensions["openqq_sandbox"]``."""
     app = Flask("openqq_sync.sandbox")
     app.extensions["openqq_sandbox"] = world
-    app.config["JSON_AS_ASCII"] = False
     for bp in (ptlogin.bp, smartqq.bp, qun.bp, control.bp):
         app.register_blueprint(bp)
 
@@ -49,6 +48,10 @@ def create_app(world: SandboxWorld) -> Flask:
         log.info("sandbox: fault on %s: %s", name, fault)
         if fault.hang is not None:
             world.stopping.wait(fault.hang)
+            if name == "poll2":
+                # The client gave up on this poll long ago: held now as the newest poll it
+                # would end the client's live one and take the messages meant for it.
+                return answer(IDLE_POLL)
             return None
         if fault.status is not None:
             return Response(b"", status=fault.status)

@@ -102,6 +102,8 @@ def ptqrlogin() -> Response:
     if state == "expired":
         return _ptui("65", text="二维码已失效。(%d)" % _noise())
     g = w.complete_qr_login(qrsig)
+    if g is None:
+        return _ptui("65", text="二维码已失效。(%d)" % _noise())
     url = _check_sig_url(g.qq, w.new_check_sig(g), _WEBQQ_S_URL)
     resp = _ptui("0", url=url, text="登录成功！", nick=w.data.account.nick)
     _login_cookies(resp, g)

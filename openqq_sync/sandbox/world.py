@@ -193,11 +193,16 @@ class SandboxWorld(MutationsMixin):
                 return "scanned"
             return "waiting"
 
-    def complete_qr_login(self, qrsig: str) -> Grant:
-        """Use a confirmed QR code: a new grant with fresh ids; the old grant dies."""
+    def complete_qr_login(self, qrsig: str) -> Optional[Grant]:
+        """Spend a confirmed QR code: a new grant with fresh ids (the old grant dies).
+
+        Returns ``None`` if the code was spent meanwhile (two ptqrlogin calls racing).
+        """
         with self._lock:
             qr = self._qrcodes.get(qrsig)
             if qr is not None:
+                if qr.used:
+                    return None
                 qr.used = True
             return self._new_grant_locked()
 
