@@ -172,8 +172,9 @@ class Transport:
                 if isinstance(e, requests.ReadTimeout):
                     failure = PollTimeout("read timed out after %.1fs" % read, url=shown)
                 else:
-                    failure = TransportError("%s: %s" % (type(e).__name__, e), url=shown,
-                                             aborted=aborted)
+                    # requests' messages quote the URL, query (tokens) included.
+                    failure = TransportError("%s: %s" % (type(e).__name__, redact(str(e))),
+                                             url=shown, aborted=aborted)
                 cause = e
                 log.log(level, "[%d] %s %s -> %s (%.0f ms, attempt %d/%d)", rid, method, shown,
                         "aborted" if aborted else type(e).__name__, elapsed * 1000, attempt,

@@ -93,8 +93,11 @@ def test_connection_refused_is_a_transport_error(tmp_path):
     s.close()
     t = Transport(Config(server="http://127.0.0.1:%d" % port, tmpdir=str(tmp_path)))
     with pytest.raises(TransportError) as err:
-        t.request("GET", "http://w.qq.com/", attempts=2)
+        t.request("GET", "https://s.web2.qq.com/api/getvfwebqq?ptwebqq=SECRET&psessionid=SECRET",
+                  attempts=2)
     assert isinstance(err.value.__cause__, Exception)
+    assert "SECRET" in str(err.value.__cause__)      # requests quotes the URL...
+    assert "SECRET" not in str(err.value) + err.value.url   # ...we do not
     assert not err.value.aborted
 
 
