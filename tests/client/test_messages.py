@@ -182,3 +182,23 @@ def test_send_refusals(running_client):
         client.send_friend_message(friend, "")
     with pytest.raises(TypeError):
         client.send_sess_message(friend, "x")
+
+
+def test_showmsg_logs_received_and_sent_lines(running_client, sandbox, caplog):
+    from openqq_sync.showmsg import ShowMsg
+
+    client, rec = running_client
+    show = ShowMsg(client).attach()
+    try:
+        with caplog.at_level("INFO", logger="openqq_sync.showmsg"):
+            g, m = _group_and_member(sandbox)
+            sandbox.world.inject_message("group_message", m["uid"], "日志 L1", group_uid=g["uid"])
+            msg = _received(rec, "L1")
+            assert msg.reply("回 L2").wait(10).code == 0
+            rec.wait("send_message", lambda kw: "L2" in kw["msg"].content)
+    finally:
+        show.detach()
+    lines = [r.getMessage() for r in caplog.records if r.name == "openqq_sync.showmsg"]
+    group_name = msg.group.displayname
+    assert any(line.endswith(f"[群消息] {msg.sender.displayname}|{group_name} : 日志 L1") for line in lines)
+    assert any(line.endswith(f"[群消息] 我->{group_name} : 回 L2") for line in lines)
