@@ -118,6 +118,7 @@ def test_shutup_answer_mutes_the_sender_of_a_group_message(quiet):
     assert rec["member_uid"] == m["uid"] and rec["group_uid"] == g["uid"] and rec["seconds"] == 90
     sent = eventually(lambda: [s for s in live.sandbox.world.sent if s["content"] == "请安静"])
     assert sent[0]["target"] == g["uid"]
+    _wait_post(live, "请安静", "send_message")     # reported before the next test drains
 
 
 def test_check_event_returns_at_once_when_buffered(quiet):
