@@ -321,12 +321,18 @@ class SandboxWorld(MutationsMixin):
         with self._cond:
             if not grant.alive:
                 return None
+            # Messages not yet polled follow the account into the new session (a relink or
+            # a quick relogin), as the service kept a live account's pending messages.
+            pending: Deque[dict] = collections.deque()
             for s in self._sessions.values():
+                if s.grant is grant:
+                    pending.extend(s.queue)
                 s.alive = False
             self._sessions.clear()
             grant.hash_ptwebqq = ptwebqq or ""
             grant.logins += 1
-            s = Session(psessionid=token(80, "0123456789abcdef"), clientid=clientid, grant=grant)
+            s = Session(psessionid=token(80, "0123456789abcdef"), clientid=clientid, grant=grant,
+                        queue=pending)
             self._sessions[s.psessionid] = s
             self._cond.notify_all()
             return s
