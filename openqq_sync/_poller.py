@@ -10,7 +10,9 @@
   than ``poll_failure_count_max`` in a row;
 * network errors and HTTP errors, 502/504 included: back off exponentially (cap
   ``poll_retry_max_delay``, jitter) and retry; never a dead loop (the original stopped
-  polling for good on 502/504, bug 5);
+  polling for good on 502/504, bug 5). They count as failures like unknown retcodes, and
+  so does a read timeout (a poll held beyond ``ua_request_timeout``): more than
+  ``poll_failure_count_max`` in a row relog in (issue 6);
 * ``kick_message``: stop, with the reason logged.
 
 Every wait is on the client's stop Event; an in-flight poll is aborted by ``stop()`` and
@@ -91,7 +93,7 @@ class PollLoop:
                                    timeout=float(config.ua_request_timeout))
         except PollTimeout:
             self.backoff.reset()
-            return None
+            return self._count_failure("poll2 held beyond the request timeout")
         except LoginExpired as e:
             log.warning("session lost (retcode %s): relogin", e.retcode)
             return RELOGIN
@@ -102,8 +104,10 @@ class PollLoop:
         except TransportError as e:
             if e.aborted or client._stop_event.is_set() or client._relogin_event.is_set():
                 return None  # stop()/request_relogin() cut the poll; the flags decide
+            if self._count_failure(f"poll2 failed ({e})") == RELOGIN:
+                return RELOGIN
             delay = self.backoff.next()
-            log.warning("poll2 failed (%s); retrying in %.1f s", e, delay)
+            log.info("poll2: retrying in %.1f s", delay)
             if client._stop_event.wait(delay):
                 return STOP
             return None
@@ -131,8 +135,11 @@ class PollLoop:
         if retcode in self._client.config.ignore_poll_retcode:
             self.unknown_failures = 0
             return None
+        return self._count_failure(f"poll2 retcode {retcode}")
+
+    def _count_failure(self, what: str) -> Optional[str]:
         self.unknown_failures += 1
-        log.warning("poll2 retcode %s (%d in a row)", retcode, self.unknown_failures)
+        log.warning("%s (%d in a row)", what, self.unknown_failures)
         if self.unknown_failures > self._client.config.poll_failure_count_max:
             self.unknown_failures = 0
             log.warning("too many poll2 failures: relogin")
