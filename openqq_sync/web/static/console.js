@@ -28,7 +28,8 @@
 
   async function call(path, params, method, signal) {
     const headers = {};
-    if (token) headers["Authorization"] = "Bearer " + token;
+    const used = token;
+    if (used) headers["Authorization"] = "Bearer " + used;
     let url = API + path;
     const opts = { method: method || "GET", headers, cache: "no-store", signal };
     if (params && opts.method === "GET") {
@@ -38,7 +39,8 @@
     }
     const resp = await fetch(url, opts);
     if (resp.status === 401) {
-      askToken(token ? "That token was refused." : "");
+      // A call that left with an older token says nothing about the one entered since.
+      if (used === token) askToken(used ? "That token was refused." : "");
       throw new AuthError("auth failure");
     }
     setLink(true);
