@@ -21,7 +21,7 @@ from .config import Config
 log = logging.getLogger(__name__)
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
-DEMO_DEFAULTS = {"account": "demo"}
+DEMO_DEFAULTS = {"account": "demo", "qrcode_poll_interval": 1.0}   # the sandbox phone is quick
 LOG_FORMAT = "[%(asctime)s] [%(levelname)s] %(name)s: %(message)s"
 DATE_FORMAT = "%y/%m/%d %H:%M:%S"
 
