@@ -13,6 +13,7 @@ import logging
 import signal
 import sys
 import threading
+import urllib.parse
 from typing import Any, Callable, List, Optional
 
 from . import options, signals
@@ -121,6 +122,12 @@ def serve(config: Config, *, _installed: Optional[Callable[[Any], None]] = None)
               f"can reach it could send messages as you. Set --token TOKEN (or OPENQQ_TOKEN), "
               f"or pass --allow-no-token to accept an open API.", file=sys.stderr)
         return 2
+    for name in ("post_api", "poll_api"):
+        url = getattr(config, name)
+        parts = urllib.parse.urlsplit(url or "")
+        if url and (parts.scheme not in ("http", "https") or not parts.hostname):
+            print(f"openqq: --{name.replace('_', '-')} must be an http:// or https:// URL", file=sys.stderr)
+            return 2
     from .client import Client
     from .delivery import Delivery, Heartbeat
     from .showmsg import ShowMsg

@@ -146,3 +146,12 @@ def test_a_second_client_on_the_same_account_is_refused_quickly(run_process, tmp
     assert second.returncode == 1
     assert str(proc.pid) in second.stderr            # the pid file names the running client
     assert requests.get(url + "/openqq/get_client_info", timeout=5).json()["state"] == "running"
+
+
+@pytest.mark.parametrize("flag", ["--post-api", "--poll-api"])
+def test_receiver_urls_must_be_http(tmp_path, flag):
+    from openqq_sync import runner
+    config, _ = _parse([flag, "ftp://example.com/x", "--tmpdir", str(tmp_path)])
+    assert runner.serve(config) == 2
+    config, _ = _parse([flag, "example.com/post", "--tmpdir", str(tmp_path)])
+    assert runner.serve(config) == 2
