@@ -45,6 +45,13 @@ def test_console_shows_qr_then_account_then_messages(manual_stack, tmp_path):
         if target:
             browser.screenshot(target.replace(".png", "-login.png"))
 
+        # An expired code is replaced by the client; the console swaps the image by itself.
+        old_src, old_png = browser.evaluate("document.getElementById('qrcode').src"), stack.client.qrcode
+        assert stack.sandbox.world.expire_qrcode() == 1
+        browser.wait_for(f"document.getElementById('qrcode').src !== {_js(old_src)}"
+                         " && document.getElementById('qrcode').naturalWidth > 0")
+        assert stack.client.qrcode != old_png and stack.client.state == "scaning"
+
         stack.login()
         account = stack.snapshot()["account"]
         browser.wait_for(f"document.getElementById('account').textContent.includes({_js(account['name'])})")
