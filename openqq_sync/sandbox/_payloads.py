@@ -16,10 +16,6 @@ from .generator import ADMIN, MEMBER, OWNER, WorldData
 if TYPE_CHECKING:  # pragma: no cover
     from .world import Grant
 
-_CLIENT_TYPE_OF_STAT = 1
-_STATUS_CODE = {"online": 10, "offline": 20, "away": 30, "hidden": 40, "busy": 50, "callme": 60, "silent": 70}
-
-
 def esc(s: Optional[str]) -> Optional[str]:
     return None if s is None else html.escape(s)
 
