@@ -5,10 +5,12 @@ from __future__ import annotations
 import configparser
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
 
+import pytest
 import requests
 
 from ecokit import free_port
@@ -104,3 +106,15 @@ def test_openqq_run_serves_with_the_example_config(sandbox, tmp_path):
         finally:
             log.close()
     assert rc == 0, (tmp_path / "run.log").read_text()
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
+def test_systemd_accepts_the_unit(tmp_path):
+    """systemd's own parser: an unknown key or a bad value is reported (and ignored) there."""
+    with open(UNIT, encoding="utf-8") as fh:
+        # The only host-specific part: the program must exist for verify to pass.
+        text = fh.read().replace("/opt/openqq/bin/openqq", os.path.join(os.path.dirname(sys.executable), "openqq"))
+    unit = tmp_path / "openqq.service"
+    unit.write_text(text, encoding="utf-8")
+    r = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and not (r.stdout + r.stderr).strip(), r.stdout + r.stderr
