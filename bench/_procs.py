@@ -104,7 +104,8 @@ class ApiServer(Proc):
         self.started = time.monotonic()
         super().__init__([os.path.join(BIN, "openqq"), "run", "--server", sandbox_url,
                           "--port", str(self.port), "--tmpdir", self.tmpdir, "--send-interval", "0",
-                          "--log-level", "warning", *(extra or [])], "api")
+                          "--log-level", "warning", "--qrcode-poll-interval", "0.1", "--no-show-qrcode",
+                          *(extra or [])], "api")
         self.ready_seconds = self.wait_running(start_timeout)
 
     def wait_running(self, timeout: float) -> float:

@@ -209,7 +209,11 @@ def generate(size: str = "small", seed: int = 1) -> WorldData:
     else:
         categories = {0: "我的好友", 1: "朋友", 2: "同事 & 同学", 3: "家人", 4: "<游戏>", 5: "网友 🌐",
                       6: "客户", 7: "\"黑名单\""}
-        n_friends, group_sizes, n_discuss, disc_size = 2000, _large_group_sizes(rng), 100, (3, 20)
+        if size == "medium":
+            n_friends, group_sizes, n_discuss, disc_size = (
+                500, _large_group_sizes(rng, n=50, total=25_000), 25, (3, 20))
+        else:
+            n_friends, group_sizes, n_discuss, disc_size = 2000, _large_group_sizes(rng), 100, (3, 20)
     nick_pool = [names.nick() for _ in range(min(5000, 50 + sum(group_sizes) // 4))]
     card_pool = ["群名片" + names.chinese() for _ in range(len(nick_pool) // 2)]
     genders = ("male", "female", "unknown")
