@@ -18,3 +18,14 @@ def live(tmp_path_factory):
         yield stack
     finally:
         stack.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_thread_outlives_its_test():
+    import threading
+
+    from webkit import leaked_threads
+
+    before = set(threading.enumerate())
+    yield
+    assert leaked_threads(before) == []

@@ -244,3 +244,17 @@ class LiveStack:
         if self.receiver is not None:
             self.receiver.close()
         self.sandbox.stop()
+
+
+def leaked_threads(before: "set[threading.Thread]", grace: float = 3.0) -> List[str]:
+    """Names of ``openqq-*``/``test-*`` threads started since ``before`` and still alive after
+    ``grace`` seconds of joining (house style X2: no thread outlives its test)."""
+    deadline = time.monotonic() + grace
+    leaked = []
+    for t in threading.enumerate():
+        if t in before or not (t.name.startswith("openqq-") or t.name.startswith("test-")):
+            continue
+        t.join(max(0.0, deadline - time.monotonic()))
+        if t.is_alive():
+            leaked.append(t.name)
+    return leaked
