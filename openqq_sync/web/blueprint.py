@@ -64,7 +64,9 @@ def openqq_blueprint(client: Any, config: Any, *, delivery: Optional[Delivery] =
     @bp.after_request
     def _after(resp: Response) -> Response:
         resp.headers["Access-Control-Allow-Origin"] = "*"
-        if request.method == "OPTIONS":
+        # Only API answers are wrapped (not files such as the console's or the QR image).
+        if request.method == "OPTIONS" or resp.direct_passthrough or \
+                resp.mimetype not in ("application/json", "text/html"):
             return resp
         params = getattr(g, "openqq_params", None) or request.args
         try:

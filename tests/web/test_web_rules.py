@@ -170,3 +170,9 @@ def test_an_exception_in_a_view_is_a_json_500_without_traceback():
         assert r.status_code == 500
         assert r.json() == {"code": 500, "status": "internal error"}
         assert "secret" not in r.text and "Traceback" not in r.text
+
+
+def test_jsonp_leaves_files_alone(api):
+    url, _ = api
+    r = requests.get(url + "/openqq/console/", params={"datatype": "jsonp", "callback": "cb"}, timeout=5)
+    assert r.status_code == 200 and not r.text.startswith("cb(")
