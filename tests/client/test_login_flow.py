@@ -177,3 +177,11 @@ def test_failed_quick_restore_falls_back_to_qr_once(sandbox, make_client):
     assert second.wait_for_state("running", 20), second.error
     assert [kw["is_scan"] for kw in rec.of("login")] == [1]
     assert len(rec.of("input_qrcode")) == 1
+
+
+def test_show_qrcode_prints_the_code_in_the_terminal(sandbox, make_client, capfd):
+    client, rec = make_client(sandbox.url, show_qrcode=True)
+    assert client.wait_for_state("running", 20), client.error
+    err = capfd.readouterr().err
+    lines = [line for line in err.splitlines() if line and set(line) <= set("█▀▄ ")]
+    assert len(lines) > 10 and len(set(map(len, lines))) == 1   # a square block of half blocks
