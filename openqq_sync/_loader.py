@@ -132,8 +132,7 @@ class Loader:
                         lambda: ext_api.fetch_group_members_ext(self._t, group.get("uid"), user.get("uid")))
         if ext is None:
             return []
-        changes = self._store.match_group_members_ext(group, ext)
-        return [] if fresh else changes
+        return self._store.match_group_members_ext(group, ext, report=not fresh)
 
     def _discuss_members(self, discuss: Discuss) -> List[Change]:
         creds = self._creds()

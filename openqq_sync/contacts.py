@@ -217,7 +217,7 @@ class ContactStore:
             return []
 
         def build(record: Record) -> _C:
-            data = dict(record)
+            data = dict(record)   # the caller's record stays untouched
             # These texts repeat across 100,000 members of a large world: share them.
             for key in _SHARED_TEXT_KEYS:
                 value = data.get(key)
@@ -234,7 +234,7 @@ class ContactStore:
                 out.append((name.replace("member", kind + "_member"), {"member": kw["member"], owner_kw: owner}))
             else:
                 out.append((name, kw))
-        owner._set_members(merged.values())
+        owner._set_members(merged)   # already keyed by _key(id)
         return out
 
     def merge_group_detail(self, group: Group, record: Optional[Record],
@@ -283,8 +283,14 @@ class ContactStore:
                     changes.extend(_property_changes(group, group.update(record)))
             return changes
 
-    def match_group_members_ext(self, group: Group, records: Sequence[Record]) -> List[Change]:
-        """Give members uid/role/card/times from qinfo by unique ``name + card`` (6.7)."""
+    def match_group_members_ext(self, group: Group, records: Sequence[Record], *,
+                                report: bool = True) -> List[Change]:
+        """Give members uid/role/card/times from qinfo by unique ``name + card`` (6.7).
+
+        :param report: False for a member list loaded just now: the values are stored
+            without computing changes (a first load reports nothing, and a large world
+            has 100,000 members to merge at login).
+        """
         cut = self.card_cut_length
 
         def record_key(r: Record) -> Tuple[Any, str]:
@@ -300,6 +306,13 @@ class ContactStore:
                     continue
                 fields = dict(record)
                 fields["card"] = key[1] or None
+                if not report:
+                    for name in _SHARED_TEXT_KEYS:
+                        value = fields.get(name)
+                        if type(value) is str:
+                            fields[name] = sys.intern(value)
+                    member._data.update(fields)
+                    continue
                 found = member.update(fields)
                 if found:
                     changes.extend(_property_changes(member, found))

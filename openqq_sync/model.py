@@ -215,9 +215,12 @@ class _MemberList:
             return None
         return members.get(_key(member_id))
 
-    def _set_members(self, members: Iterable[Any]) -> None:
+    def _set_members(self, members: Any) -> None:
+        """Members as an iterable, or a dict already keyed by ``_key(id)`` (taken as is)."""
         # Replaced whole: a reader iterating the previous dict is unaffected.
-        object.__setattr__(self, "_members", {_key(m.get("id")): m for m in members})
+        if not isinstance(members, dict):
+            members = {_key(m.get("id")): m for m in members}
+        object.__setattr__(self, "_members", members)
 
     def _members_json(self) -> List[Dict[str, Any]]:
         return [m.to_json() for m in self.members]
