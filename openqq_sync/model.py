@@ -15,7 +15,7 @@ holding an old list keeps a consistent one.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Iterable, List, Mapping, NewType, Optional, Tuple
+from typing import Any, Callable, Dict, List, Mapping, NewType, Optional, Tuple
 
 Uin = NewType("Uin", int)            # session-scoped id of a contact (SmartQQ "uin"/"gid"/"did")
 QQNumber = NewType("QQNumber", int)  # the real QQ number ("uid")
