@@ -9,6 +9,7 @@ removed), post_api drained for up to 5 s, every thread joined.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import signal
 import sys
@@ -28,7 +29,14 @@ DATE_FORMAT = "%y/%m/%d %H:%M:%S"
 
 
 def is_loopback(host: str) -> bool:
-    return host in LOOPBACK or host.startswith("127.")
+    # An address literal only (or "localhost"): a name such as "127.0.0.1.nip.io" starts
+    # like a loopback address but may resolve anywhere.
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def add_parsers(sub: Any) -> None:
@@ -66,6 +74,9 @@ def setup_logging(config: Config) -> None:
     # info it would bury the message lines.
     if level > logging.DEBUG:
         logging.getLogger("openqq_sync.protocol.transport").setLevel(max(level, logging.WARNING))
+    # urllib3 logs each URL with its query string (psessionid, vfwebqq, ptwebqq...) at
+    # debug; the transport logs the same requests with those values redacted.
+    logging.getLogger("urllib3").setLevel(max(level, logging.INFO))
     # ShowMsg lines carry their own time stamp: print them bare.
     show = logging.getLogger("openqq_sync.showmsg")
     show.propagate = False
@@ -148,7 +159,7 @@ def serve(config: Config, *, _installed: Optional[Callable[[Any], None]] = None)
     try:
         server = ApiServer(app, host=config.host, port=config.port, threads=config.threads,
                            name=f"openqq-{config.account}-http")
-    except OSError as e:
+    except (OSError, ValueError) as e:   # ValueError: waitress cannot resolve the host
         print(f"openqq: cannot listen on {config.host}:{config.port}: {e}", file=sys.stderr)
         delivery.stop(0)
         return 1
