@@ -35,8 +35,10 @@ __all__ = ["Transport", "redact"]
 
 MAX_REDIRECTS = 7
 
+# "r" is a JSON argument that carries vfwebqq/ptwebqq/psessionid (get_group_name_list_mask2
+# sends it in the query string).
 _SECRET_PARAMS = ("psessionid", "ptwebqq", "vfwebqq", "skey", "bkn", "ptsigx", "auth_token",
-                  "pt4_token", "pt4_hkey", "pt4_ptcz", "ptqrtoken", "login_sig", "group_sig")
+                  "pt4_token", "pt4_hkey", "pt4_ptcz", "ptqrtoken", "login_sig", "group_sig", "r")
 _SECRET_RE = re.compile(r"(?<=[?&])(%s)=[^&#]*" % "|".join(_SECRET_PARAMS), re.IGNORECASE)
 
 
