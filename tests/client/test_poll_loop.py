@@ -208,3 +208,19 @@ def test_backoff_grows_to_the_cap_with_jitter():
     b.reset()
     assert b.next() == 1
     assert Backoff(base=1.0, cap=8.0, rand=lambda: 1.0).next() == pytest.approx(0.8)
+
+
+def test_a_raising_receiver_does_not_break_the_loop_nor_the_others(client, rec, rsps):
+    from openqq_sync import signals
+
+    def broken(sender, **kw):
+        raise RuntimeError("receiver bug")
+
+    signals.receive_message.connect(broken, sender=client, weak=False)
+    try:
+        _answer(rsps, {"retcode": 0, "result": [_msg("message", 21, from_uin=FRIEND),
+                                                _msg("message", 22, from_uin=FRIEND)]})
+        assert PollLoop(client).once() is None
+    finally:
+        signals.receive_message.disconnect(broken, sender=client)
+    assert [kw["msg"].id for kw in rec.of("receive_message")] == [21, 22]
