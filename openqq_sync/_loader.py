@@ -204,9 +204,15 @@ class Loader:
             self._groups()
             self._groups_ext()
             self._discusses()
-            self._parallel(self._group_members, store.groups())
-            self._parallel(self._discuss_members, store.discusses())
+            # One pool for both kinds: no phase waits for the slowest group of another.
+            owners: List[Any] = list(store.groups()) + list(store.discusses())
+            self._parallel(self._members_of, owners)
             log.info("contacts loaded: %s", store.counts())
+
+    def _members_of(self, owner: Any) -> List[Change]:
+        if isinstance(owner, Group):
+            return self._group_members(owner)
+        return self._discuss_members(owner)
 
     def refresh(self) -> List[Change]:
         """The periodic refresh (6.11) with the options ``is_update_*``. Updater thread."""
