@@ -132,3 +132,25 @@ def test_new_contacts_come_with_ext_data_and_no_property_noise(running_client, s
              and (kw["obj"] in (ng["group"], nm["member"]) or kw["obj"] in ng["group"].members)]
     assert noisy == []
     assert all(m.uid is not None for m in ng["group"].members)
+
+
+def test_the_updater_refreshes_on_its_own_every_update_interval(sandbox, make_client):
+    client, rec = make_client(sandbox.url, update_interval=0.2)
+    assert client.wait_for_state("running", 20), client.error
+    added = sandbox.world.add_friend("定时刷新的新朋友")
+    kw = rec.wait("new_friend", timeout=20)
+    assert kw["friend"].uid == added["uid"]
+
+
+def test_load_group_members_fetches_an_empty_list(running_client):
+    client, _ = running_client
+    group = client.contacts.groups()[0]
+    count = len(group.members)
+    group._set_members([])           # as after a lazy start: the list is touched but empty
+    client.load_group_members(group)
+    assert len(group.members) == count and all(m.group is group for m in group.members)
+    discuss = client.contacts.discusses()[0]
+    count = len(discuss.members)
+    discuss._set_members([])
+    client.load_discuss_members(discuss)
+    assert len(discuss.members) == count

@@ -119,3 +119,17 @@ def test_stop_during_a_hanging_refresh(running_client, sandbox):
     assert client.refresh_contacts(timeout=0.5) is False     # the updater is stuck in the hang
     client.stop(timeout=5)
     assert our_threads(client.config.account) == []
+
+
+def test_a_crash_of_the_protocol_thread_stops_the_client_cleanly(sandbox, make_client, monkeypatch):
+    from openqq_sync._loader import Loader
+
+    def broken(self):
+        raise RuntimeError("bug in the loader")
+
+    monkeypatch.setattr(Loader, "load_initial", broken)
+    client, rec = make_client(sandbox.url)
+    assert client.join(20)
+    assert client.state == "stop" and "bug in the loader" in client.error
+    assert len(rec.of("stop")) == 1
+    assert our_threads(client.config.account) == []
