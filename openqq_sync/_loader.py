@@ -193,8 +193,9 @@ class Loader:
         return True, changes, added
 
     # -- the three entry points -------------------------------------------------------------
-    def load_initial(self) -> None:
-        """The login load: everything, members included, no events. Protocol thread."""
+    def load_initial(self, *, members: bool = True) -> None:
+        """The login load: the lists, and with ``members`` every member list; no events.
+        Protocol thread."""
         with self._lock:
             store = self._store
             store.clear()
@@ -204,10 +205,31 @@ class Loader:
             self._groups()
             self._groups_ext()
             self._discusses()
-            # One pool for both kinds: no phase waits for the slowest group of another.
-            owners: List[Any] = list(store.groups()) + list(store.discusses())
-            self._parallel(self._members_of, owners)
+            if members:
+                # One pool for both kinds: no phase waits for the slowest group of another.
+                owners: List[Any] = list(store.groups()) + list(store.discusses())
+                self._parallel(self._members_of, owners)
             log.info("contacts loaded: %s", store.counts())
+
+    def load_members(self) -> List[Change]:
+        """Every member list still empty (``member_load="background"``): member loader thread.
+
+        Holds no list lock, so on-demand loads of single groups (a message from a member,
+        an API request) go ahead meanwhile; stops at a relogin (the credentials change).
+        """
+        client = self._client
+        generation = client._login_count
+        store = self._store
+        owners: List[Any] = list(store.groups()) + list(store.discusses())
+
+        def one(owner: Any) -> List[Change]:
+            if client._login_count != generation or owner.members:
+                return []
+            return self._members_of(owner)
+
+        changes = self._parallel(one, owners)
+        log.info("members loaded: %s", store.counts())
+        return changes
 
     def _members_of(self, owner: Any) -> List[Change]:
         if isinstance(owner, Group):

@@ -78,6 +78,8 @@ class Client:
         self._stop_event = threading.Event()
         self._relogin_event = threading.Event()
         self._finished = threading.Event()
+        self._members_ready = threading.Event()
+        self._login_count = 0                      # successful logins (a relogin ends old work)
         self._started = False
         self._stopping = False
         self._threads: List[threading.Thread] = []
@@ -243,11 +245,14 @@ class Client:
                 self.error = f"login failed: {e}"
                 self.log.error("login failed: %s; stopping", e)
                 break
+            self._login_count += 1
             self._publish_credentials(creds)
             self._save_cookies()
             self._set_state(ClientState.UPDATING)
+            self._members_ready.clear()
+            background = self.config.member_load == "background"
             try:
-                self._loader.load_initial()
+                self._loader.load_initial(members=not background)
             except OpenQQError as e:
                 if self._stop_event.is_set():
                     break
@@ -265,6 +270,11 @@ class Client:
             if relogin:
                 self._emit(signals.relogin)
             self._set_state(ClientState.RUNNING)
+            if background:
+                self._threads.append(spawn(self.config.account, "member-loader", self._load_members,
+                                           on_crash=self._crashed))
+            else:
+                self._members_ready.set()
             outcome = PollLoop(self).run()
             if outcome != RELOGIN or self._stop_event.is_set():
                 break
@@ -274,6 +284,23 @@ class Client:
             # QR scan on an unattended bot (issue 6: relogin with the saved cookies).
             self._begin_relogin(logout=self._relogin_event.is_set())
         self._stop_from_inside()
+
+    def _load_members(self, ready: threading.Event) -> None:
+        ready.set()
+        try:
+            changes = self._loader.load_members()
+        except OpenQQError as e:
+            # A relogin or stop came first; the next login loads them again.
+            self.log.info("background member load ended early: %s", e)
+            return
+        self._emit_changes(changes)
+        if not self._stop_event.is_set():
+            self._members_ready.set()
+
+    def wait_for_members(self, timeout: Optional[float] = None) -> bool:
+        """Block until every member list of this login is loaded (at once with
+        ``member_load="login"`` once running); False on timeout."""
+        return self._members_ready.wait(timeout)
 
     def _begin_relogin(self, logout: bool = True) -> None:
         """Leave the session (5.16): logout (if asked), forget credentials, reset the

@@ -60,6 +60,10 @@ class Config:
     group_member_card_cut_length: int = 21
     group_member_use_friend_markname: bool = True
     member_fetch_workers: int = 8              # parallel get_group_info_ext2 calls
+    # "login": every member list is loaded before "running" (members complete from the
+    # first API call); "background": "running" (and polling) first, members right after
+    # on a loader thread, a group on demand when a message or a request needs it first.
+    member_load: str = "login"
     # --- Openqq API --------------------------------------------------------------------
     host: str = "127.0.0.1"
     port: int = 5000

@@ -154,3 +154,21 @@ def test_load_group_members_fetches_an_empty_list(running_client):
     discuss._set_members([])
     client.load_discuss_members(discuss)
     assert len(discuss.members) == count
+
+
+def test_background_member_load(sandbox, make_client):
+    client, rec = make_client(sandbox.url, member_load="background")
+    assert client.wait_for_state("running", 20), client.error
+    # Polling runs while members load; a message from a member is resolved either way.
+    world = sandbox.world.snapshot()
+    me = world["account"]["uid"]
+    g = next(g for g in world["groups"] if any(m["uid"] != me for m in g["members"]))
+    m = next(m for m in g["members"] if m["uid"] != me)
+    sandbox.world.inject_message("group_message", m["uid"], "bg b1", group_uid=g["uid"])
+    msg = rec.wait("receive_message", lambda kw: kw["msg"].content == "bg b1")["msg"]
+    assert msg.sender.id == m["id"] and msg.group.uid == g["uid"]
+    assert client.wait_for_members(20)
+    counts = client.contacts.counts()
+    assert counts["group_members"] == sum(len(x["members"]) for x in world["groups"])
+    assert counts["discuss_members"] == sum(len(x["members"]) for x in world["discusses"])
+    assert rec.of("new_group_member") == []           # a first load, not news
