@@ -124,7 +124,7 @@ def test_stop_during_a_hanging_refresh(running_client, sandbox):
 def test_a_crash_of_the_protocol_thread_stops_the_client_cleanly(sandbox, make_client, monkeypatch):
     from openqq_sync._loader import Loader
 
-    def broken(self):
+    def broken(self, **kwargs):
         raise RuntimeError("bug in the loader")
 
     monkeypatch.setattr(Loader, "load_initial", broken)
