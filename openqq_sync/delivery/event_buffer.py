@@ -103,9 +103,13 @@ class EventBuffer:
     def since(self, seq: int, timeout: float) -> List[Item]:
         """Every retained item with a ``seq`` above ``seq``; waits up to ``timeout`` if none.
 
-        Nothing is removed. Thread-safe.
+        Nothing is removed. A ``seq`` above the last one given out comes from before a
+        restart (numbering starts over in a new process): it reads from the start, else the
+        consumer would miss everything up to its old number. Thread-safe.
         """
         with self._changed:
+            if seq > self._last_seq:
+                seq = 0
             items = self._after(seq)
             if items or timeout <= 0 or not self._enter_wait():
                 return items
