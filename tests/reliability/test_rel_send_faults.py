@@ -80,3 +80,22 @@ def test_a_transient_send_failure_is_retried_to_success(live):
     sent = [s for s in live.sandbox.world.sent if s["content"] == "third time lucky"]
     assert len(sent) == 1
     eventually(lambda: collections.Counter(p["content"] for p in live.posts("send_message"))["third time lucky"] == 1)
+
+
+def test_a_send_during_a_relogin_waits_for_the_new_session(live):
+    """The session is lost (poll2 103) and the quick relogin takes 0.8 s (pt4_auth delayed):
+    a send made meanwhile is held, not failed, and goes out once on the new session."""
+    friend = _friend(live)
+    logins = len(live.posts("event", "login"))
+    live.sandbox.world.set_delay("pt4_auth", 800)
+    try:
+        live.sandbox.world.add_fault("poll2", count=1, retcode=103)
+        live.sandbox.world.inject_message("friend_message", friend["uid"], "wake the poll")
+        eventually(lambda: live.client._creds is None)            # relogin under way
+        answer = live.get("/openqq/send_friend_message", uid=friend["uid"], content="during relogin")
+    finally:
+        live.sandbox.world.set_delay("pt4_auth", 0)
+    assert answer["code"] == 0, answer
+    assert len([s for s in live.sandbox.world.sent if s["content"] == "during relogin"]) == 1
+    login = eventually(lambda: live.posts("event", "login")[logins:])
+    assert login[0]["params"] == [0]                                # saved cookies, no scan
