@@ -129,7 +129,15 @@ class EventBuffer:
     def _after(self, seq: int) -> List[Item]:
         if not self._retained or self._retained[-1][0] <= seq:
             return []
-        return [item for s, item in self._retained if s > seq]
+        # From the newest end: the cost is the items returned, not the retention, since
+        # this runs under the lock that every emit (protocol thread included) takes.
+        items = []
+        for s, item in reversed(self._retained):
+            if s <= seq:
+                break
+            items.append(item)
+        items.reverse()
+        return items
 
     def _enter_wait(self) -> bool:
         if self._closed:
