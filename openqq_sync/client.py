@@ -63,6 +63,8 @@ class Client:
 
     def __init__(self, config: Optional[Config] = None, *, transport: Optional[Transport] = None) -> None:
         self.config = config if config is not None else Config()
+        if self.config.member_load not in ("login", "background"):
+            raise ValueError(f"member_load must be 'login' or 'background', not {self.config.member_load!r}")
         self._transport = transport if transport is not None else Transport(self.config)
         self.contacts = ContactStore(use_friend_markname=self.config.group_member_use_friend_markname,
                                      card_cut_length=self.config.group_member_card_cut_length)

@@ -67,3 +67,8 @@ def test_consecutive_minus_3_failures_ask_for_a_relogin(client):
 def test_sends_refused_before_running(client):
     with pytest.raises(RuntimeError):
         client.send_friend_message(Friend(id=2, name="f"), "x")
+
+
+def test_unknown_member_load_is_refused(tmp_path):
+    with pytest.raises(ValueError):
+        Client(Config(account="x", tmpdir=str(tmp_path), member_load="later"))
