@@ -6,7 +6,11 @@ import logging as _logging
 
 from .client import Client, ClientState, SendHandle
 from .config import Config
+from .web import ApiServer, create_app, openqq_blueprint
 
 _logging.getLogger(__name__).addHandler(_logging.NullHandler())
 
-__all__ = ["__version__", "Client", "ClientState", "Config", "SendHandle"]
+__all__ = [
+    "__version__", "ApiServer", "Client", "ClientState", "Config", "SendHandle",
+    "create_app", "openqq_blueprint",
+]
