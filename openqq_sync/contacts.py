@@ -14,6 +14,7 @@ list from the service is ignored; objects present on both sides are merged with
 
 from __future__ import annotations
 
+import functools
 import sys
 import threading
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, TypeVar
@@ -65,6 +66,19 @@ def _unique_index(items: Iterable[_C], keyfn: Callable[[Any], Any]) -> Dict[Any,
     return index
 
 
+def _writes(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a store writer: the version rises after it ran, under the same lock, so a
+    reader that saw the old version never keeps an answer built from the new state."""
+    @functools.wraps(method)
+    def wrapper(self: "ContactStore", *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            try:
+                return method(self, *args, **kwargs)
+            finally:
+                self._version += 1
+    return wrapper
+
+
 class ContactStore:
     """The user, friends, groups (with members) and discussions of one account.
 
@@ -84,8 +98,15 @@ class ContactStore:
         self._friends: Dict[str, Friend] = {}
         self._groups: Dict[str, Group] = {}
         self._discusses: Dict[str, Discuss] = {}
+        self._version = 0
 
     # ----------------------------------------------------------------- readers (thread-safe)
+    @property
+    def version(self) -> int:
+        """A number every write raises: readers may cache what they built from the store
+        (the web layer caches serialized read answers) until it changes."""
+        return self._version
+
     @property
     def user(self) -> Optional[User]:
         return self._user
@@ -151,6 +172,7 @@ class ContactStore:
         obj._ctx = self
         return obj
 
+    @_writes
     def clear(self) -> None:
         """Forget every contact (a relogin reloads them; ids may have changed)."""
         with self._lock:
@@ -159,6 +181,7 @@ class ContactStore:
             self._groups = {}
             self._discusses = {}
 
+    @_writes
     def set_user(self, record: Record) -> User:
         """Replace the user; no events (the original replaced the object, 6.10)."""
         with self._lock:
@@ -189,18 +212,21 @@ class ContactStore:
                 changes.append(("lose_" + kind, {kind: obj}))
         return result, changes, added
 
+    @_writes
     def merge_friends(self, records: Sequence[Record]) -> List[Change]:
         """Apply a fetched friend list (6.2). Returns the changes to emit."""
         with self._lock:
             self._friends, changes, _ = self._diff(self._friends, records, Friend, "friend")
             return changes
 
+    @_writes
     def merge_groups(self, records: Sequence[Record]) -> Tuple[List[Change], List[Group]]:
         """Apply a fetched group list (6.3). Returns (changes, groups that are new)."""
         with self._lock:
             self._groups, changes, added = self._diff(self._groups, records, Group, "group")
             return changes, added
 
+    @_writes
     def merge_discusses(self, records: Sequence[Record]) -> Tuple[List[Change], List[Discuss]]:
         """Apply a fetched discussion list (6.5). Returns (changes, discussions that are new)."""
         with self._lock:
@@ -237,6 +263,7 @@ class ContactStore:
         owner._set_members(merged)   # already keyed by _key(id)
         return out
 
+    @_writes
     def merge_group_detail(self, group: Group, record: Optional[Record],
                            members: Sequence[Record]) -> List[Change]:
         """Apply get_group_info_ext2 (6.4): group fields, then the member list diff."""
@@ -247,6 +274,7 @@ class ContactStore:
             changes.extend(self._merge_members(group, members, GroupMember, "_group", "group", "group"))
             return changes
 
+    @_writes
     def merge_discuss_detail(self, discuss: Discuss, record: Record) -> List[Change]:
         """Apply get_discu_info (6.6): discussion fields, then the member list diff."""
         with self._lock:
@@ -257,6 +285,7 @@ class ContactStore:
             return changes
 
     # ----------------------------------------------------------------------- ext matching
+    @_writes
     def match_friends_ext(self, records: Sequence[Record]) -> int:
         """Give friends their QQ numbers from qun.qq.com (6.7): ``displayname|category`` keys,
         duplicates on either side left out; uids are set without events. Returns the count."""
@@ -271,6 +300,7 @@ class ContactStore:
                     matched += 1
             return matched
 
+    @_writes
     def match_groups_ext(self, records: Sequence[Record]) -> List[Change]:
         """Give groups uid/owner_uid/role from qun.qq.com by unique name (6.7)."""
         with self._lock:
@@ -283,6 +313,7 @@ class ContactStore:
                     changes.extend(_property_changes(group, group.update(record)))
             return changes
 
+    @_writes
     def match_group_members_ext(self, group: Group, records: Sequence[Record], *,
                                 report: bool = True) -> List[Change]:
         """Give members uid/role/card/times from qinfo by unique ``name + card`` (6.7).
@@ -321,6 +352,7 @@ class ContactStore:
             return changes
 
     # ---------------------------------------------------------------- single-object edits
+    @_writes
     def add_placeholder_friend(self, friend_id: Any) -> Friend:
         """Add the ``昵称未知`` stand-in for an unknown sender (7.6)."""
         with self._lock:
@@ -330,6 +362,7 @@ class ContactStore:
             self._friends[_key(friend_id)] = friend
             return friend
 
+    @_writes
     def add_placeholder_member(self, owner: Any, member_id: Any) -> Contact:
         """Add a ``昵称未知`` member to a group or discussion (7.6)."""
         with self._lock:
@@ -341,6 +374,7 @@ class ContactStore:
             owner._set_members(owner.members + [member])
             return member
 
+    @_writes
     def remove_group_members(self, group: Group, members: Sequence[GroupMember]) -> List[Change]:
         """Drop kicked members; the events carry the group (the original's bug 4 dropped it)."""
         with self._lock:
@@ -350,6 +384,7 @@ class ContactStore:
             group._set_members(kept)
             return [("lose_group_member", {"member": m, "group": group}) for m in removed]
 
+    @_writes
     def update_friend_presence(self, friend_id: Any, state: Any, client_type: Any) -> List[Change]:
         """Apply a ``buddies_status_change`` (7.4) to a known friend."""
         with self._lock:

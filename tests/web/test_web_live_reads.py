@@ -92,3 +92,16 @@ def test_search_group_returns_groups_with_members(live):
     assert g["id"] in [x["id"] for x in found]
     assert live.get("/openqq/search_group", uid="1") == {"code": 100, "status": "object not found"}
     assert live.get("/openqq/search_group", bogus="x") == {"code": 100, "status": "object not found"}
+
+
+def test_cached_reads_show_a_change_on_the_next_call(live):
+    """Read answers are cached as bytes per store version; a refresh must invalidate them."""
+    f = _unique_friend(live)
+    before = live.get("/openqq/get_friend_info")
+    assert live.get("/openqq/get_friend_info") == before          # served again, unchanged
+    live.sandbox.world.rename_friend(f["uid"], name="改名 <新> & 好友")
+    live.client.refresh_contacts()
+    after = {x["id"]: x for x in live.get("/openqq/get_friend_info")}
+    assert after[f["id"]]["name"] == "改名 <新> & 好友"
+    found = live.get("/openqq/search_friend", name="改名 <新> & 好友")
+    assert [x["id"] for x in found] == [f["id"]]
