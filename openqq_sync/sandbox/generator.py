@@ -234,6 +234,7 @@ def generate(size: str = "small", seed: int = 1) -> WorldData:
     friend_list = list(friends.values())
 
     groups: Dict[int, Group] = {}
+    group_names: set = set()
     base_time = 1_400_000_000
     stats = (10, 10, 20, 30, 50)
     for serial, n_members in enumerate(group_sizes, start=1):
@@ -261,7 +262,13 @@ def generate(size: str = "small", seed: int = 1) -> WorldData:
             members[m_qq] = Member(m_qq, nick, pick(card_pool) if R() < 0.3 else None, role, gender,
                                    base_time + int(R() * 50_000_000), base_time + int(R() * 80_000_000),
                                    pick(stats))
-        g = Group(number=number, serial=serial, name=names.group_name(), memo="群公告: 欢迎 & <新人>",
+        # Real accounts rarely hold two groups of one name, and the ext list matches groups
+        # by name (6.7): a world full of twins would leave most groups without QQ numbers.
+        name = names.group_name()
+        if name in group_names:
+            name = "%s %d" % (name, serial)
+        group_names.add(name)
+        g = Group(number=number, serial=serial, name=name, memo="群公告: 欢迎 & <新人>",
                   createtime=base_time + int(R() * 10_000_000), members=members, level=int(R() * 6))
         if R() < 0.2:
             g.markname = "我的" + g.name
