@@ -248,7 +248,7 @@ class Sender:
             if self._failures >= self._client.config.send_failure_count_max:
                 log.warning("%d consecutive send failures: asking for a relogin", self._failures)
                 self._failures = 0
-                self._client.request_relogin()
+                self._client._request_relogin(logout=False)
         self._client._emit_send(msg)
         handle._complete()
 

@@ -79,6 +79,7 @@ class Client:
         self._creds: Any = None
         self._stop_event = threading.Event()
         self._relogin_event = threading.Event()
+        self._relogin_logout = True               # whether the requested relogin logs out
         self._finished = threading.Event()
         self._members_ready = threading.Event()
         self._login_count = 0                      # successful logins (a relogin ends old work)
@@ -284,7 +285,7 @@ class Client:
             # Only a requested relogin logs out: after a lost session the saved login
             # (supertoken) is still good, and logging out would kill it and force a new
             # QR scan on an unattended bot (issue 6: relogin with the saved cookies).
-            self._begin_relogin(logout=self._relogin_event.is_set())
+            self._begin_relogin(logout=self._relogin_event.is_set() and self._relogin_logout)
         self._stop_from_inside()
 
     def _load_members(self, ready: threading.Event) -> None:
@@ -318,8 +319,14 @@ class Client:
     def request_relogin(self) -> None:
         """Ask the protocol thread to log in again; returns at once. Ignored when stopped
         or not yet logged in."""
+        self._request_relogin(logout=True)
+
+    def _request_relogin(self, logout: bool) -> None:
+        # logout=False: the sender's relogin after -3 failures keeps the saved login, so an
+        # unattended bot does not end up waiting for a QR scan.
         if self._stop_event.is_set() or self._creds is None:
             return
+        self._relogin_logout = logout
         self._relogin_event.set()
         # Cut the held poll2 so the protocol thread sees the request now, not after the hold.
         session = self._poll_session
