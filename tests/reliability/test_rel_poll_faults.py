@@ -11,7 +11,7 @@ relink that succeeds on 121 (::test_relink_on_retcode_121), ignored retcodes
 from __future__ import annotations
 
 import pytest
-from conftest import friend_uid, protocol_thread_alive
+from relkit import friend_uid, protocol_thread_alive
 
 from openqq_sync.sandbox import SandboxServer
 
@@ -122,3 +122,21 @@ def test_protocol_thread_survives_a_fault_storm(make_sandbox, make_client):
     assert client.wait_for_state("running", 20)
     assert _message_arrives(srv, rec, "after storm")
     assert client.error is None and protocol_thread_alive(client)
+
+
+def test_repeated_send_refusals_relogin_with_saved_cookies(make_sandbox, make_client):
+    """The friend left (the service refuses sends to it: -3 发送异常); at the 5th consecutive
+    -3 (``send_failure_count_max``) the sender asks for a relogin, which keeps the saved login
+    (login(0), no QR) and receiving goes on."""
+    srv = make_sandbox()
+    client, rec = make_client(srv.url, msg_ttl=1)
+    assert client.wait_for_state("running", 20)
+    gone = client.contacts.friends()[1]
+    srv.world.remove_friend(gone.uid)
+    qrcodes = rec.count("input_qrcode")
+    for n in range(5):
+        assert client.send_friend_message(gone, f"hello {n}").wait(10).code == -3
+    assert _login_after(rec, 1)["is_scan"] == 0
+    assert client.wait_for_state("running", 20)
+    assert rec.count("input_qrcode") == qrcodes
+    assert _message_arrives(srv, rec, "after refusals")
