@@ -29,7 +29,7 @@ def _free_port():
         return s.getsockname()[1]
 
 
-def _start(sandbox, tmp_path, post_api):
+def _start(sandbox, tmp_path, post_api, state="running"):
     port = _free_port()
     proc = subprocess.Popen([OPENQQ, "run", "--server", sandbox.url, "--port", str(port),
                              "--tmpdir", str(tmp_path), "--send-interval", "0", "--account", "sig",
@@ -41,7 +41,7 @@ def _start(sandbox, tmp_path, post_api):
     def running():
         assert proc.poll() is None, proc.communicate()
         try:
-            return requests.get(url + "/openqq/get_client_info", timeout=2).json()["state"] == "running"
+            return requests.get(url + "/openqq/get_client_info", timeout=2).json()["state"] == state
         except requests.RequestException:
             return False
     try:
@@ -97,13 +97,16 @@ def test_sigterm_drains_pending_reports_then_exits_clean(sandbox, tmp_path):
     assert "Traceback" not in err and "still running" not in err
 
 
-def test_sigint_with_the_receiver_down_gives_up_after_the_drain_and_exits_clean(sandbox, tmp_path):
-    """post_api unreachable: the drain gives up after 5 s with a count of what was lost."""
+def test_sigint_while_the_qr_code_waits_with_the_receiver_down_exits_clean(make_sandbox, tmp_path):
+    """SIGINT during the QR login (nobody scans) while post_api is unreachable: the drain
+    gives up after 5 s with a count of what was lost; QR file removed too."""
+    sandbox = make_sandbox(auto_scan=None, auto_confirm=None)
     probe = Receiver()
     dead_url = probe.url
     probe.close()
-    proc, url = _start(sandbox, tmp_path, dead_url)
+    proc, url = _start(sandbox, tmp_path, dead_url, state="scaning")
     try:
+        assert (tmp_path / "mojo_webqq_qrcode_sig.png").exists()
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
     finally:
@@ -114,4 +117,5 @@ def test_sigint_with_the_receiver_down_gives_up_after_the_drain_and_exits_clean(
     assert "report(s) not delivered to" in err and "at stop" in err
     state, pid_exists = _files(tmp_path)
     assert state["state"] == "stop" and not pid_exists
+    assert not (tmp_path / "mojo_webqq_qrcode_sig.png").exists()
     assert "Traceback" not in err and "KeyboardInterrupt" not in err and "still running" not in err
