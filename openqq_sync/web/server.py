@@ -13,6 +13,7 @@ from typing import Any, Optional, Tuple
 
 from waitress import create_server
 from waitress import wasyncore
+from waitress.task import ThreadedTaskDispatcher
 
 log = logging.getLogger(__name__)
 
@@ -30,11 +31,20 @@ class ApiServer:
     def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 5000, threads: int = 160,
                  name: str = "openqq-http") -> None:
         self.name = name
-        self._server = create_server(
-            app, host=host, port=port, threads=max(4, threads), ident="openqq-sync",
-            expose_tracebacks=False, channel_timeout=180, connection_limit=max(100, threads * 4),
-            # Bodies over 1 MB are refused by Flask with a JSON 413; let them reach it.
-            max_request_body_size=8 * 1024 * 1024, clear_untrusted_proxy_headers=True)
+        # Our own dispatcher: waitress starts its worker threads before it binds, and a
+        # failed bind would leave them running for the life of the process.
+        dispatcher = ThreadedTaskDispatcher()
+        dispatcher.set_thread_count(max(4, threads))
+        try:
+            self._server = create_server(
+                app, host=host, port=port, threads=max(4, threads), ident="openqq-sync",
+                expose_tracebacks=False, channel_timeout=180, connection_limit=max(100, threads * 4),
+                # Bodies over 1 MB are refused by Flask with a JSON 413; let them reach it.
+                max_request_body_size=8 * 1024 * 1024, clear_untrusted_proxy_headers=True,
+                _dispatcher=dispatcher)
+        except BaseException:
+            dispatcher.shutdown(cancel_pending=True, timeout=5)
+            raise
         self._thread: Optional[threading.Thread] = None
         self._stopped = threading.Event()
         self._done = threading.Event()
