@@ -156,6 +156,7 @@ def test_loopback_hosts_pass_the_check(host):
 
 def test_token_or_allow_no_token_pass_the_check(tmp_path, capsys):
     """The check passes; the bind then fails on a port we hold (exit 1, not the refusal 2)."""
+    before = set(threading.enumerate())
     with socket.socket() as held:
         held.bind(("0.0.0.0", 0))
         held.listen()
@@ -165,6 +166,8 @@ def test_token_or_allow_no_token_pass_the_check(tmp_path, capsys):
                                        server="http://127.0.0.1:9", **extra))
             err = capsys.readouterr().err
             assert code == 1 and "cannot listen" in err, err
+    # The failed bind left no waitress worker threads behind (they used to outlive it).
+    assert not [t.name for t in set(threading.enumerate()) - before if t.name.startswith("waitress")]
 
 
 def test_post_api_requests_are_signed_and_name_the_account(secure):
