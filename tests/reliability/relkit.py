@@ -78,3 +78,10 @@ def friend_uid(srv: SandboxServer, index: int = 0) -> int:
 def protocol_thread_alive(client: Client) -> bool:
     name = f"openqq-{client.config.account}-poll"
     return any(t.name == name and t.is_alive() for t in threading.enumerate())
+
+
+def client_threads(client: Client) -> List[str]:
+    """Names of the client's live threads, sorted (short-lived member workers excluded)."""
+    prefix = f"openqq-{client.config.account}-"
+    return sorted(t.name for t in threading.enumerate()
+                  if t.name.startswith(prefix) and "members" not in t.name and t.is_alive())

@@ -11,7 +11,7 @@ relink that succeeds on 121 (::test_relink_on_retcode_121), ignored retcodes
 from __future__ import annotations
 
 import pytest
-from relkit import friend_uid, protocol_thread_alive
+from relkit import client_threads, friend_uid, protocol_thread_alive
 
 from openqq_sync.sandbox import SandboxServer
 
@@ -111,10 +111,12 @@ def test_sandbox_stopped_and_started_on_the_same_port_recovers_by_itself(make_sa
 
 
 def test_protocol_thread_survives_a_fault_storm(make_sandbox, make_client):
-    """Every kind of poll2 fault mixed: the client is running at the end and still receives."""
+    """Every kind of poll2 fault mixed, with a relogin among them: the client is running at
+    the end, still receives, and runs the same threads as before (nothing leaked)."""
     srv = make_sandbox(poll_hold=0.3)
     client, rec = make_client(srv.url, ua_request_timeout=0.8)
     assert client.wait_for_state("running", 20)
+    before = client_threads(client)
     for kw in ({"status": 502}, {"retcode": 100001}, {"status": 500}, {"retcode": 102},
                {"hang": 1.0}, {"status": 504}, {"retcode": 103}, {"retcode": 121}, {"status": 404}):
         srv.world.add_fault("poll2", count=1, **kw)
@@ -122,6 +124,7 @@ def test_protocol_thread_survives_a_fault_storm(make_sandbox, make_client):
     assert client.wait_for_state("running", 20)
     assert _message_arrives(srv, rec, "after storm")
     assert client.error is None and protocol_thread_alive(client)
+    assert client_threads(client) == before, "threads leaked across the relogin"
 
 
 def test_repeated_send_refusals_relogin_with_saved_cookies(make_sandbox, make_client):
