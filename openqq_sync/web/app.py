@@ -12,6 +12,7 @@ from flask import Flask, Response, request
 
 from ..delivery import Delivery
 from . import errors
+from ._fastpath import FastReads
 from ._http import api_not_found, preflight
 from .blueprint import MAX_BODY, openqq_blueprint
 
@@ -42,4 +43,6 @@ def create_app(client: Any, config: Any, *, delivery: Optional[Delivery] = None,
     errors.register(app)
     app.register_error_handler(404, lambda e: api_not_found())
     app.register_error_handler(405, lambda e: api_not_found())
+    # Cached read answers skip Flask when they are current (same bytes and headers).
+    app.wsgi_app = FastReads(app.wsgi_app, bp.openqq)  # type: ignore[method-assign]
     return app
