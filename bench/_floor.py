@@ -1,7 +1,9 @@
 """The floor for read scenarios: a minimal waitress app answering fixed bytes from memory.
 
-``python -m bench._floor PORT MANIFEST`` where MANIFEST is a JSON file
-``{"/path?query": "<file with the body>"}``; Content-Type as the API sends it.
+``python -m bench._floor PORT MANIFEST [THREADS]`` where MANIFEST is a JSON file
+``{"/path?query": "<file with the body>"}``; Content-Type as the API sends it. THREADS
+(default 8) is the worker pool; the read scenario gives the API server's own (160), so
+the two differ only in the app.
 """
 
 from __future__ import annotations
@@ -29,13 +31,14 @@ def make_app(bodies):
 
 def main() -> None:
     port, manifest = int(sys.argv[1]), sys.argv[2]
+    threads = int(sys.argv[3]) if len(sys.argv) > 3 else 8
     with open(manifest) as f:
         paths = json.load(f)
     bodies = {}
     for path, file in paths.items():
         with open(file, "rb") as b:
             bodies[path] = b.read()
-    waitress.serve(make_app(bodies), host="127.0.0.1", port=port, threads=8, _quiet=True)
+    waitress.serve(make_app(bodies), host="127.0.0.1", port=port, threads=threads, _quiet=True)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,9 @@ from typing import List
 from ._procs import ApiServer, Proc, Sandbox, _wait_http, free_port
 from ._table import Row
 
+ROUNDS = 3
+API_THREADS = 160  # openqq run's default pool (long-poll waiters need it); the floor gets the same
+
 
 def _load(urls: List[str], seconds: float, concurrency: int = 8) -> dict:
     out = subprocess.run([sys.executable, "-m", "bench._load", *urls, "--concurrency", str(concurrency),
@@ -21,7 +24,7 @@ def _load(urls: List[str], seconds: float, concurrency: int = 8) -> dict:
 
 
 def run(full: bool) -> List[Row]:
-    seconds = 10 if full else 3
+    seconds = 12 if full else 3
     rows: List[Row] = []
     sandbox = Sandbox(world="large")
     api = None
@@ -46,15 +49,21 @@ def run(full: bool) -> List[Row]:
         with open(os.path.join(tmp, "manifest.json"), "w") as f:
             json.dump(manifest, f)
         port = free_port()
-        floor = Proc([sys.executable, "-m", "bench._floor", str(port), os.path.join(tmp, "manifest.json")], "floor")
+        floor = Proc([sys.executable, "-m", "bench._floor", str(port), os.path.join(tmp, "manifest.json"),
+                      str(API_THREADS)], "floor")
         try:
             _wait_http(f"http://127.0.0.1:{port}" + routes["search_friend?uid="], 30)
             for name, path in routes.items():
-                ours = _load([api.url + path], seconds)
-                base = _load([f"http://127.0.0.1:{port}" + path], seconds)
+                # Alternating rounds, best of each side: a burst of load from other work on
+                # the machine then hurts one round, not one side.
+                rounds = [(_load([api.url + path], seconds / ROUNDS),
+                           _load([f"http://127.0.0.1:{port}" + path], seconds / ROUNDS)) for _ in range(ROUNDS)]
+                ours = max((r[0] for r in rounds), key=lambda x: x["rps"])
+                base = max((r[1] for r in rounds), key=lambda x: x["rps"])
+                errors = sum(r[0]["errors"] for r in rounds)
                 ratio = ours["rps"] / base["rps"] if base["rps"] else 0
                 rows.append(Row(f"reads {name} req/s", ours["rps"], "req/s", base["rps"], ">= 0.8 floor",
-                                ratio >= 0.8 and ours["errors"] == 0))
+                                ratio >= 0.8 and errors == 0))
                 rows.append(Row(f"reads {name} p99", ours["p99_ms"], "ms", base["p99_ms"], "info"))
         finally:
             floor.close()
