@@ -88,10 +88,17 @@ class Loader:
             return out
         client = self._client
 
+        used = set()
+        used_lock = threading.Lock()
+
         def task(item: Any) -> List[Change]:
             if client._stop_event.is_set():
                 return []
-            return fn(item)
+            try:
+                return fn(item)
+            finally:
+                with used_lock:
+                    used.add(self._t.thread_session())
 
         name = f"openqq-{client.config.account}-members"
         changes: List[Change] = []
@@ -104,6 +111,10 @@ class Loader:
                     log.error("member load failed", exc_info=result)
                 else:
                     changes.extend(result)
+        # The workers are gone: close their sessions, or every load (each refresh, each
+        # relogin) would keep their pooled connections open for the life of the client.
+        for session in used:
+            self._t.discard_session(session)
         if expired is not None:
             raise expired
         return changes
