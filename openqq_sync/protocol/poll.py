@@ -90,6 +90,8 @@ def parse_poll_body(data: Any, ignored: Any = DEFAULT_IGNORED) -> PollResult:
     code = data.get("retcode", 0)
     if code is None:
         code = 0
+    if isinstance(code, bool) or not isinstance(code, int):
+        raise ProtocolError(None, data, "poll2 retcode is not an integer")
     if code == 0:
         return PollResult(0, parse_items(data.get("result")))
     if code == RETCODE_NEW_PTWEBQQ:
