@@ -1,0 +1,94 @@
+"""Bad input from the service side: whatever poll2 answers, one poll's handling never raises
+out of ``PollLoop.once()`` (which would end the protocol thread and stop the client); it
+returns None (poll again), RELOGIN or STOP.
+
+Property test (hypothesis) over mutated poll2 bodies: wrong types everywhere, missing and
+extra keys, unknown poll types, odd content arrays, huge and non-BMP strings, and raw bytes
+(invalid UTF-8, truncated JSON). ``responses`` stands in for the service: these are wire
+edge cases the sandbox never produces.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+import responses
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from openqq_sync._poller import RELOGIN, STOP, PollLoop
+from openqq_sync.client import Client
+from openqq_sync.config import Config
+from openqq_sync.protocol.login import Credentials
+
+POLL = "http://d1.web2.qq.com/channel/poll2"
+LOGIN2 = "http://d1.web2.qq.com/channel/login2"
+ME, FRIEND, GROUP, MEMBER, DISCUSS = 100, 11, 21, 31, 41
+FONT = ["font", {"name": "宋体", "size": 10, "style": [0, 0, 0], "color": "000000"}]
+
+junk = st.one_of(st.none(), st.booleans(), st.integers(min_value=-2**70, max_value=2**70),
+                 st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=20),
+                 st.text(max_size=5000), st.lists(st.integers(), max_size=3),
+                 st.dictionaries(st.text(max_size=5), st.integers(), max_size=3))
+ids = st.sampled_from([FRIEND, GROUP, MEMBER, DISCUSS, ME, 0, -1, 999999]) | junk
+segment = st.one_of(st.text(max_size=30), st.just(FONT), st.tuples(st.just("face"), junk).map(list),
+                    st.tuples(st.sampled_from(["cface", "offpic", "face", "font"]), junk).map(list), junk)
+content = st.lists(segment, max_size=6) | junk
+poll_types = st.sampled_from(["message", "group_message", "discu_message", "sess_message",
+                              "buddies_status_change", "input_notify", "group_web_message",
+                              "sys_g_msg", "shake_message", "nope"]) | junk
+value = st.fixed_dictionaries(
+    {}, optional={"msg_id": junk | st.integers(0, 10**6), "from_uin": ids, "to_uin": ids, "send_uin": ids,
+                  "group_code": ids, "did": ids, "id": ids, "service_type": st.sampled_from([0, 1, 7]) | junk,
+                  "time": st.integers(0, 2**40) | junk, "content": content, "uin": ids,
+                  "status": st.sampled_from(["online", "offline"]) | junk, "client_type": junk,
+                  "reason": junk, "show_reason": junk, "xml": junk, "type": junk})
+item = st.fixed_dictionaries({"poll_type": poll_types, "value": value | junk}) | junk
+body = st.one_of(
+    st.fixed_dictionaries({"retcode": st.sampled_from([0, 0, 0, 116, 102, 100001]) | junk},
+                          optional={"result": st.lists(item, max_size=4) | junk, "p": junk, "errmsg": junk}),
+    st.lists(item, max_size=2), junk)
+raw = st.one_of(st.binary(max_size=200), st.just(b'{"retcode":0,"result":[{"poll_type":"message"'),
+                st.just(b'\xff\xfe{"retcode":0}'), st.just('{"retcode":0,"result":"\ud800"}'.encode("utf-8", "surrogatepass")))
+
+
+@pytest.fixture
+def client(tmp_path):
+    c = Client(Config(account="badsvc", tmpdir=str(tmp_path), show_qrcode=False, show_message=True,
+                      poll_retry_max_delay=0.0, ua_retry_times=1))
+    c._publish_credentials(Credentials(uid=9999, ptwebqq="p", vfwebqq="v", psessionid="s"))
+    store = c.contacts
+    store.set_user({"id": ME, "uid": 9999, "name": "我"})
+    store.merge_friends([{"id": FRIEND, "name": "张三", "category": "朋友", "uid": 1011, "state": "offline",
+                          "client_type": "unknown"}])
+    store.merge_groups([{"id": GROUP, "name": "群", "code": 1, "uid": 2021}])
+    store.merge_group_detail(store.group(GROUP), None, [{"id": MEMBER, "name": "成员", "card": None, "uid": 3031},
+                                                       {"id": ME, "name": "我", "card": None}])
+    store.merge_discusses([{"id": DISCUSS, "name": "讨论"}])
+    store.merge_discuss_detail(store.discuss(DISCUSS), {"id": DISCUSS, "name": "讨论", "member": [
+        {"id": MEMBER, "name": "讨论成员", "uid": 3031}]})
+    yield c
+    c._stop_event.set()
+
+
+def _once(client, payload: bytes, status: int = 200):
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.add(responses.POST, POLL, status=status, body=payload)
+        rsps.add(responses.POST, LOGIN2, status=200, body=b'{"retcode":103}')     # a relink fails
+        return PollLoop(client).once()
+
+
+@settings(max_examples=int(os.environ.get("OPENQQ_FUZZ_EXAMPLES", "200")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                   HealthCheck.too_slow])
+@given(data=body)
+def test_any_poll2_json_is_handled_without_raising(client, data):
+    payload = json.dumps(data, ensure_ascii=False, allow_nan=True).encode("utf-8")
+    assert _once(client, payload) in (None, RELOGIN, STOP)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=raw, status=st.sampled_from([200, 200, 500, 502, 404]))
+def test_any_poll2_bytes_are_handled_without_raising(client, data, status):
+    assert _once(client, data, status) in (None, RELOGIN, STOP)
