@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import time
-from typing import Any, Dict
+from typing import Any, Callable, Dict, TypeVar
+
+from .errors import OpenQQError, ProtocolError
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 USER_AGENT = "Mozilla/5.0 (Windows NT 6.1) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/37.0.2062"
 
@@ -38,3 +43,18 @@ def unix_time() -> int:
 
 def unix_ms() -> int:
     return int(time.time() * 1000)
+
+
+def malformed_is_protocol_error(fn: F) -> F:
+    """Make an answer of the wrong shape (a list where a record belongs, a missing key...)
+    a :class:`ProtocolError`, which callers handle like any failed fetch, instead of a
+    ``TypeError`` that would end the calling thread."""
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except OpenQQError:
+            raise
+        except (TypeError, KeyError, IndexError, ValueError, AttributeError) as e:
+            raise ProtocolError(None, None, "malformed answer to %s: %r" % (fn.__name__, e)) from e
+    return wrapper  # type: ignore[return-value]

@@ -18,7 +18,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import requests
 
-from ._wire import D1_WEB2, R_D, R_S, S_WEB2, r_form, unix_time
+from ._wire import D1_WEB2, R_D, R_S, S_WEB2, malformed_is_protocol_error, r_form, unix_time
 from .codec import entity_decode, safe_truncate
 from .errors import ProtocolError
 from .hashes import friend_hash
@@ -86,6 +86,7 @@ def _by(items: Any, key: str) -> Dict[Any, Record]:
 
 
 # --- 6.1 ------------------------------------------------------------------------------
+@malformed_is_protocol_error
 def fetch_user(t: Transport, creds: Credentials, *, blocking: bool = True,
                session: Optional[requests.Session] = None) -> Record:
     """The account itself (get_self_info2). Names are kept as sent (not decoded)."""
@@ -106,6 +107,7 @@ def fetch_user(t: Transport, creds: Credentials, *, blocking: bool = True,
 
 
 # --- 6.2 ------------------------------------------------------------------------------
+@malformed_is_protocol_error
 def fetch_online(t: Transport, creds: Credentials, *, blocking: bool = False,
                  session: Optional[requests.Session] = None) -> Dict[Any, Record]:
     """Presence of friends (get_online_buddies2): ``{uin: {"uin", "status", "client_type"}}``."""
@@ -116,6 +118,7 @@ def fetch_online(t: Transport, creds: Credentials, *, blocking: bool = False,
     return _by(_result(data), "uin")
 
 
+@malformed_is_protocol_error
 def fetch_friends(t: Transport, creds: Credentials, *, blocking: bool = True,
                   session: Optional[requests.Session] = None) -> List[Record]:
     """Friends (get_user_friends2) with presence (get_online_buddies2, may fail alone)."""
@@ -160,6 +163,7 @@ def fetch_friends(t: Transport, creds: Credentials, *, blocking: bool = True,
 
 
 # --- 6.3 ------------------------------------------------------------------------------
+@malformed_is_protocol_error
 def fetch_groups(t: Transport, creds: Credentials, *, blocking: bool = True,
                  session: Optional[requests.Session] = None) -> List[Record]:
     """Groups (get_group_name_list_mask2, a GET with the ``r`` JSON in the query).
@@ -196,6 +200,7 @@ def fetch_groups(t: Transport, creds: Credentials, *, blocking: bool = True,
 _GINFO_DROPPED = ("fingermemo", "face", "option", "class", "flag", "members", "gid", "owner")
 
 
+@malformed_is_protocol_error
 def fetch_group_detail(t: Transport, creds: Credentials, code: Any, *, blocking: bool = True,
                        session: Optional[requests.Session] = None) -> Tuple[Record, List[Record]]:
     """One group and its members (get_group_info_ext2), keyed by the group ``code``.
@@ -239,6 +244,7 @@ def fetch_group_detail(t: Transport, creds: Credentials, code: Any, *, blocking:
 
 
 # --- 6.5, 6.6 -------------------------------------------------------------------------
+@malformed_is_protocol_error
 def fetch_discusses(t: Transport, creds: Credentials, *, blocking: bool = True,
                     session: Optional[requests.Session] = None) -> List[Record]:
     """Discussion groups (get_discus_list). Names are kept as sent."""
@@ -256,6 +262,7 @@ def fetch_discusses(t: Transport, creds: Credentials, *, blocking: bool = True,
     return out
 
 
+@malformed_is_protocol_error
 def fetch_discuss_detail(t: Transport, creds: Credentials, did: Any, *, blocking: bool = True,
                          session: Optional[requests.Session] = None) -> Record:
     """One discussion (get_discu_info): ``{id, owner_id, name}`` plus ``member`` records."""

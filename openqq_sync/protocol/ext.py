@@ -13,7 +13,7 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 import requests
 
-from ._wire import R_QINFO, R_QINFO3, R_QUN
+from ._wire import R_QINFO, R_QINFO3, R_QUN, malformed_is_protocol_error
 from .codec import entity_decode, safe_truncate
 from .contacts import DEFAULT_CATEGORY
 from .errors import ProtocolError, TransportError
@@ -52,6 +52,7 @@ def _post(t: Transport, url: str, form: Dict[str, Any], referer: str, *,
     return data
 
 
+@malformed_is_protocol_error
 def fetch_friends_ext(t: Transport, *, session: Optional[requests.Session] = None) -> List[Record]:
     """``[{category, displayname, uid}]`` of every friend (qun_mgr/get_friend_list)."""
     data = _post(t, QUN + "get_friend_list", {}, R_QUN, session=session)
@@ -72,6 +73,7 @@ def fetch_friends_ext(t: Transport, *, session: Optional[requests.Session] = Non
     return out
 
 
+@malformed_is_protocol_error
 def fetch_groups_ext(t: Transport, *, session: Optional[requests.Session] = None) -> List[Record]:
     """``[{name, uid, owner_uid, role}]`` of every group (qun_mgr/get_group_list)."""
     data = _post(t, QUN + "get_group_list", {}, R_QUN, session=session)
@@ -84,6 +86,7 @@ def fetch_groups_ext(t: Transport, *, session: Optional[requests.Session] = None
     return out
 
 
+@malformed_is_protocol_error
 def fetch_group_members_ext(t: Transport, group_uid: Any, user_uid: Any, *,
                             session: Optional[requests.Session] = None) -> List[Record]:
     """``[{uid, role, card, name, last_speak_time, join_time}]`` (qun_info/get_group_members).
