@@ -75,6 +75,11 @@ class Updater:
         except OpenQQError as e:
             log.warning("contact refresh failed: %s", e)
             return
+        except Exception:
+            # An answer of a shape the store cannot merge must not end the updater (and
+            # with it the client); the next refresh tries again.
+            log.exception("contact refresh failed unexpectedly")
+            return
         if changes:
             log.info("contact refresh: %d change(s)", len(changes))
         client._emit_changes(changes)
