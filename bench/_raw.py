@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import json
 import tempfile
+import threading
+
+import requests
 
 from openqq_sync.config import Config
 from openqq_sync.protocol.login import LoginFlow
@@ -37,6 +40,8 @@ class RawSession:
         self.creds = creds
         self.vfwebqq = vfwebqq
         self.session = self.transport.new_session()
+        self.sandbox_url = sandbox_url.rstrip("/")
+        self._plain = threading.local()
 
     def poll_body(self) -> dict:
         return {"r": json.dumps({"ptwebqq": self.creds.ptwebqq, "clientid": self.creds.clientid,
@@ -55,4 +60,22 @@ class RawSession:
         resp = self.transport.request("POST", "http://d1.web2.qq.com/channel/send_buddy_msg2",
                                       session=self.session, referer=R_D,
                                       form={"r": json.dumps(r, ensure_ascii=False)}, timeout=30)
+        return resp.json()
+
+    def plain_send_friend(self, friend_id: int, text: str, msg_id: int) -> dict:
+        """The same send from a plain ``requests`` Session per thread (the sends floor): the
+        login's cookies as one fixed Cookie header, posted straight to the sandbox."""
+        session = getattr(self._plain, "session", None)
+        if session is None:
+            session = self._plain.session = requests.Session()
+            cookies = "; ".join(f"{c.name}={c.value}" for c in self.transport.cookies
+                                if c.domain in (".qq.com", ".web2.qq.com", "d1.web2.qq.com"))
+            session.headers.update({"Cookie": cookies, "Referer": R_D, "Host": "d1.web2.qq.com"})
+        content = json.dumps([text, ["font", {"name": "宋体", "size": 10, "style": [0, 0, 0],
+                                              "color": "000000"}]], ensure_ascii=False)
+        r = {"to": friend_id, "face": 570, "content": content, "msg_id": msg_id,
+             "clientid": self.creds.clientid, "psessionid": self.creds.psessionid}
+        resp = session.post(self.sandbox_url + "/channel/send_buddy_msg2",
+                            data={"r": json.dumps(r, ensure_ascii=False)}, timeout=30)
+        resp.raise_for_status()
         return resp.json()
