@@ -92,3 +92,67 @@ def test_any_poll2_json_is_handled_without_raising(client, data):
 @given(data=raw, status=st.sampled_from([200, 200, 500, 502, 404]))
 def test_any_poll2_bytes_are_handled_without_raising(client, data, status):
     assert _once(client, data, status) in (None, RELOGIN, STOP)
+
+
+CONTACT_ENDPOINTS = ("get_user_friends2", "get_group_name_list_mask2", "get_discus_list", "get_group_info_ext2",
+                     "get_discu_info", "get_online_buddies2", "get_self_info2", "get_friend_list",
+                     "get_group_list", "get_group_members")
+JUNK = [None, 1, "x", [], {}, [1, 2], {"a": 1}, [{"x": None}], [None], 1e308, -1, True, "中文"]
+
+
+def _garble(data, rng):
+    """Drop keys and list elements, swap values for junk of another type, recursively."""
+    if rng.random() < 0.25:
+        return rng.choice(JUNK)
+    if isinstance(data, dict):
+        return {k: _garble(v, rng) for k, v in data.items() if rng.random() > 0.1}
+    if isinstance(data, list):
+        return [_garble(v, rng) for v in data if rng.random() > 0.1]
+    return data
+
+
+def test_garbled_contact_answers_never_stop_the_client(tmp_path):
+    """A man in the middle garbles the answers of one contact endpoint at a time (the sandbox
+    answers, then the JSON is mutated on its way in) over 44 refreshes: each refresh either
+    merges what it can or fails and is logged; the client stays running. Once the answers
+    are clean again, a refresh restores exactly the world's contacts."""
+    import random
+
+    import requests as rq
+    from relkit import fast_config
+
+    from openqq_sync.protocol.transport import Transport
+    from openqq_sync.sandbox import SandboxServer
+
+    rng = random.Random(6)
+    target = {"endpoint": None}
+
+    class Garbling(rq.Session):
+        def send(self, request, **kw):
+            resp = super().send(request, **kw)
+            endpoint = target["endpoint"]
+            if endpoint and endpoint in request.url:
+                try:
+                    resp._content = json.dumps(_garble(json.loads(resp.content), rng)).encode()
+                except ValueError:
+                    pass
+            return resp
+
+    srv = SandboxServer(world="small", seed=1, port=0, auto_scan=0.05, auto_confirm=0.05, poll_hold=1.0,
+                        threads=16).start()
+    config = fast_config(str(tmp_path), srv.url)
+    client = Client(config, transport=Transport(config, session_factory=Garbling))
+    try:
+        client.start()
+        assert client.wait_for_state("running", 20)
+        want = client.contacts.counts()
+        for n in range(44):
+            target["endpoint"] = CONTACT_ENDPOINTS[n % len(CONTACT_ENDPOINTS)]
+            client.refresh_contacts(30)
+            assert client.state == "running" and client.error is None, target
+        target["endpoint"] = None
+        assert client.refresh_contacts(30)
+        assert client.contacts.counts() == want
+    finally:
+        client.stop()
+        srv.stop()
