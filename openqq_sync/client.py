@@ -35,7 +35,7 @@ from .contacts import Change, ContactStore
 from .model import Discuss, DiscussMember, Friend, Group, GroupMember, Message, User
 from .protocol import ext as ext_api
 from .protocol.codec import face_parse, replace_comp_sign
-from .protocol.errors import OpenQQError, TransportError
+from .protocol.errors import OpenQQError, ProtocolError, TransportError
 from .protocol.transport import Transport
 
 log = logging.getLogger(__name__)
@@ -46,9 +46,10 @@ MIN_SHUTUP_SECONDS = 60
 
 
 def _network_failure(error: BaseException) -> bool:
-    """True when ``error`` (or what caused it) is the network, not the service's answer."""
+    """True when ``error`` (or what caused it) is the network or a failed answer of the
+    service (both may pass), not a verdict such as a QR code expired too often."""
     while error is not None:
-        if isinstance(error, TransportError):
+        if isinstance(error, (TransportError, ProtocolError)):
             return True
         error = error.__cause__  # type: ignore[assignment]
     return False
@@ -238,8 +239,9 @@ class Client:
                 if self._stop_event.is_set():
                     break
                 if relogin and _network_failure(e):
-                    # The service is unreachable for a moment: keep trying, the session
-                    # was good before. A first login with no network stops (original).
+                    # The service is unreachable or refusing for a moment: keep trying,
+                    # the session was good before (an unattended bot must not stop on a
+                    # hiccup). A first login that fails stops (original).
                     delay = backoff.next()
                     self.log.warning("relogin failed (%s); retrying in %.0f s", e, delay)
                     if self._stop_event.wait(delay):
