@@ -145,3 +145,19 @@ def test_repeated_send_refusals_relogin_with_saved_cookies(make_sandbox, make_cl
     assert client.wait_for_state("running", 20)
     assert rec.count("input_qrcode") == qrcodes
     assert _message_arrives(srv, rec, "after refusals")
+
+
+def test_a_relogin_refused_by_the_service_for_a_while_keeps_trying(make_sandbox, make_client):
+    """The session is lost and getvfwebqq then fails twice with a service retcode (the quick
+    restore's call and the QR login's): an unattended relogin retries with a backoff instead
+    of stopping the client, and is running again once the service answers."""
+    srv = make_sandbox()
+    client, rec = make_client(srv.url)
+    assert client.wait_for_state("running", 20)
+    assert srv.world.wait_for_polls(1, 5)
+    srv.world.add_fault("getvfwebqq", count=2, retcode=100001)
+    srv.world.add_fault("poll2", count=1, retcode=103)
+    srv.world.inject_message("friend_message", friend_uid(srv), "wake")
+    rec.wait("relogin", timeout=20)
+    assert client.wait_for_state("running", 20) and client.error is None
+    assert _message_arrives(srv, rec, "after refused relogin")
