@@ -165,7 +165,11 @@ class Transport:
         cause: Optional[BaseException] = None
         for attempt in range(1, max(1, attempts) + 1):
             rid = next(self._ids)
-            prepared = _prepare(session, method, url, params, form, hdrs)
+            try:
+                prepared = _prepare(session, method, url, params, form, hdrs)
+            except requests.RequestException as e:
+                # A URL the service handed us (check_sig, a redirect) may be empty or bogus.
+                raise TransportError("%s: %s" % (type(e).__name__, redact(str(e))), url=redact(url)) from e
             shown = redact(prepared.url or url)
             settings = self._environment(session, prepared.url or url)
             started = time.monotonic()
