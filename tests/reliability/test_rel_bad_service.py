@@ -156,3 +156,44 @@ def test_garbled_contact_answers_never_stop_the_client(tmp_path):
     finally:
         client.stop()
         srv.stop()
+
+
+def test_a_bogus_login_answer_during_a_relogin_is_retried(tmp_path):
+    """The saved login is gone (relogin by QR code) and the service's "scanned and confirmed"
+    answer carries an empty check_sig URL once: the relogin fails on it, retries with the
+    backoff, and the next QR login brings the client back to running."""
+    import requests as rq
+    from relkit import Recorder, fast_config, friend_uid
+
+    from openqq_sync.protocol.transport import Transport
+    from openqq_sync.sandbox import SandboxServer
+
+    bogus = {"left": 0}
+
+    class Rewriting(rq.Session):
+        def send(self, request, **kw):
+            resp = super().send(request, **kw)
+            if "ptqrlogin" in request.url and b"ptuiCB('0'" in resp.content and bogus["left"]:
+                bogus["left"] -= 1
+                resp._content = "ptuiCB('0','0','','0','登录成功！', 'nick');".encode("utf-8")
+            return resp
+
+    srv = SandboxServer(world="small", seed=1, port=0, auto_scan=0.05, auto_confirm=0.05, poll_hold=1.0,
+                        threads=16).start()
+    config = fast_config(str(tmp_path), srv.url)
+    client = Client(config, transport=Transport(config, session_factory=Rewriting))
+    rec = Recorder(client)
+    try:
+        client.start()
+        assert client.wait_for_state("running", 20)
+        bogus["left"] = 1
+        assert srv.world.expire_session()
+        rec.wait("relogin", timeout=20)
+        assert client.wait_for_state("running", 20) and client.error is None
+        assert bogus["left"] == 0
+        srv.world.inject_message("friend_message", friend_uid(srv), "after bogus")
+        rec.wait("receive_message", lambda kw: kw["msg"].content == "after bogus")
+    finally:
+        client.stop()
+        rec.close()
+        srv.stop()
