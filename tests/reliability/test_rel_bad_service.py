@@ -197,3 +197,50 @@ def test_a_bogus_login_answer_during_a_relogin_is_retried(tmp_path):
         client.stop()
         rec.close()
         srv.stop()
+
+
+def test_garbled_contact_answers_during_a_relogin_never_stop_the_client(tmp_path):
+    """After each session loss, the first answer of one contact endpoint in the new load is
+    garbled: the load fails (or merges what it can), the relogin goes round again with the
+    backoff, and the client ends up running with its contacts."""
+    import random
+
+    import requests as rq
+    from relkit import Recorder, fast_config, friend_uid
+
+    from openqq_sync.protocol.transport import Transport
+    from openqq_sync.sandbox import SandboxServer
+
+    rng = random.Random(2)
+    target = {"endpoint": None, "left": 0}
+
+    class Garbling(rq.Session):
+        def send(self, request, **kw):
+            resp = super().send(request, **kw)
+            if target["left"] and target["endpoint"] in request.url:
+                target["left"] -= 1
+                resp._content = json.dumps(_garble(json.loads(resp.content), rng)).encode()
+            return resp
+
+    srv = SandboxServer(world="small", seed=1, port=0, auto_scan=0.05, auto_confirm=0.05, poll_hold=1.0,
+                        threads=16).start()
+    config = fast_config(str(tmp_path), srv.url)
+    client = Client(config, transport=Transport(config, session_factory=Garbling))
+    rec = Recorder(client)
+    try:
+        client.start()
+        assert client.wait_for_state("running", 20)
+        want = client.contacts.counts()
+        for n, endpoint in enumerate(("get_user_friends2", "get_group_name_list_mask2", "get_discus_list",
+                                      "get_group_list")):
+            target.update(endpoint=endpoint, left=2)
+            assert srv.world.wait_for_polls(1, 5)
+            srv.world.add_fault("poll2", count=1, retcode=103)
+            srv.world.inject_message("friend_message", friend_uid(srv), f"wake {n}")
+            rec.wait("relogin", after=n, timeout=20)
+            assert client.wait_for_state("running", 20) and client.error is None, endpoint
+        assert client.refresh_contacts(30) and client.contacts.counts() == want
+    finally:
+        client.stop()
+        rec.close()
+        srv.stop()
