@@ -258,12 +258,11 @@ class Client:
             background = self.config.member_load == "background"
             try:
                 self._loader.load_initial(members=not background)
-            except Exception as e:  # a failed fetch, or an answer the store cannot merge
+            except OpenQQError as e:
                 if self._stop_event.is_set():
                     break
                 delay = backoff.next()
-                self.log.warning("loading contacts failed (%s): relogin in %.0f s", e, delay,
-                                 exc_info=not isinstance(e, OpenQQError))
+                self.log.warning("loading contacts failed (%s): relogin in %.0f s", e, delay)
                 relogin = True
                 self._begin_relogin(logout=False)
                 if self._stop_event.wait(delay):
