@@ -58,6 +58,10 @@ def _unique_index(items: Iterable[_C], keyfn: Callable[[Any], Any]) -> Dict[Any,
         key = keyfn(item)
         if key is None:
             continue
+        try:
+            hash(key)
+        except TypeError:   # a list or dict from a garbled answer: matches nothing
+            continue
         if key in index:
             dup.add(key)
         index[key] = item
