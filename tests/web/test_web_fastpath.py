@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import json
 import urllib.parse
 from typing import Any, Dict, Iterator, List, Tuple
 
@@ -140,3 +141,42 @@ def test_not_running_and_other_methods_are_flasks():
         conn.getresponse().read()
         conn.close()
         assert len(s.seen) > before
+
+
+def _emit(s: Stack, n: int) -> None:
+    for i in range(n):
+        s.app.extensions["openqq_sync"].delivery.emit({"post_type": "event", "content": f"事件 {i}"}, drain=True)
+
+
+def test_check_event_since_is_served_with_flasks_exact_answer():
+    with stack() as s:
+        _emit(s, 3)
+        (status, headers, body), by_flask = s.both(q("/openqq/check_event", since="0", access_token=TOKEN))
+        assert not by_flask and status == 200 and "事件 2".encode() in body
+        (status, _, body), by_flask = s.both(q("/openqq/check_event", since="2"), AUTH)
+        assert not by_flask and b"\"seq\":3" in body and b"\"seq\":2" not in body
+        # Nothing newer: both wait check_event_timeout and answer [].
+        (status, _, body), by_flask = s.both(q("/openqq/check_event", since="3"), AUTH)
+        assert not by_flask and body == b"[]"
+
+
+def test_plain_check_event_takes_items_as_flask_does():
+    with stack(token=None) as s:
+        answers = []
+        for server, path in ((s.fast, "/openqq/check_event?since="), (s.flask, "/openqq/check_event")):
+            _emit(s, 1)
+            status, headers, body = s.get(server, path)
+            items = json.loads(body)
+            assert len(items) == 1
+            answers.append((status, headers, [{k: v for k, v in i.items() if k != "seq"} for i in items]))
+        assert answers[0] == answers[1] and len(s.seen) == 1      # only the second went through Flask
+
+
+@pytest.mark.parametrize("path", ["/openqq/check_event?since=abc", "/openqq/check_event?since=%EF%BC%91",
+                                  "/openqq/check_event?since=0&datatype=jsonp&callback=cb",
+                                  "/openqq/check_event?since=0&x=1"])
+def test_check_event_falls_through_for_anything_else(path):
+    with stack(token=None) as s:
+        _emit(s, 1)
+        _, by_flask = s.both(path)
+        assert by_flask
