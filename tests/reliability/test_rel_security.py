@@ -119,8 +119,11 @@ def test_every_route_needs_the_token(secure):
         if rule.rule in public or rule.endpoint == "static":
             continue
         path = _fill(rule.rule)
+        # Every wrong form on a few routes; no token and a near miss on all the others.
+        forms = wrong if path in ("/openqq/get_user_info", "/openqq/check_event", "/openqq/stop_client") \
+            else wrong[:3]
         for method in sorted((rule.methods or set()) - {"OPTIONS", "HEAD"}):
-            for kw in wrong:
+            for kw in forms:
                 r = requests.request(method, secure.url + path, timeout=10, **kw)
                 assert r.status_code == 401 and r.json() == AUTH_FAILURE, (method, path, kw)
             for kw in ({"headers": {"Authorization": f"Bearer {TOKEN}"}}, {"params": {"access_token": TOKEN}}):
