@@ -34,7 +34,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     """Register the ``sandbox`` subcommand on ``sub`` (an argparse subparsers object)."""
     p = sub.add_parser("sandbox", help="run the SmartQQ sandbox server",
                        description="Run a SmartQQ-compatible sandbox server with a seeded world. "
-                                   "Control API under /sandbox/ (see docs/sandbox.md).")
+                                   "Control API under /sandbox/ (see the README, section The SmartQQ sandbox).")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=9000, help="port to listen on (default 9000; 0 = any free port)")
     p.add_argument("--world", choices=WORLD_SIZES, default="small", help="world size (default small)")
@@ -95,7 +95,7 @@ def run(args: argparse.Namespace, *, _serve: Optional[Callable[[Any], None]] = N
         return 1
     a = srv.world.data.account
     print("SmartQQ sandbox on %s  (world %s, seed %s, account %s %s)" % (srv.url, args.world, args.seed, a.qq, a.nick))
-    print("control API: %s/sandbox/world  (docs/sandbox.md)" % srv.url, flush=True)
+    print("control API: %s/sandbox/world  (README.md: The SmartQQ sandbox)" % srv.url, flush=True)
     try:
         (_serve or _wait)(srv)
     except KeyboardInterrupt:

@@ -1,6 +1,6 @@
 """The control API under ``/sandbox/``: JSON in, JSON out, one route per world verb.
 
-A user-facing interface (documented with curl examples in docs/sandbox.md). Errors answer
+A user-facing interface (documented with curl examples in README.md, "The SmartQQ sandbox"). Errors answer
 ``{"error": "..."}`` with HTTP 400 (bad argument), 404 (unknown contact or verb).
 """
 

@@ -1,7 +1,7 @@
 """The SmartQQ endpoints on s.web2.qq.com and d1.web2.qq.com (protocol document 3, 5.8–8.6).
 
 Checks, as the service made them, and the answers to a failed check (documented in
-docs/sandbox.md):
+README.md, "The SmartQQ sandbox"):
 
 * wrong or missing Referer, unknown cookies (``uin`` + ``skey`` of a finished login), wrong
   ``vfwebqq``: ``{"retcode":100000}``;

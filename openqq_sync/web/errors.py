@@ -18,7 +18,7 @@ from ._http import api_not_found, json_response
 
 log = logging.getLogger(__name__)
 
-#: Codes this implementation adds to the original's (documented in docs/api.md).
+#: Codes this implementation adds to the original's (documented in README.md, "The Openqq HTTP API").
 NOT_RUNNING = 503     # the client is not in state "running" yet (or any more)
 BAD_REQUEST = 400     # unreadable parameters; also the original's "shutup time" error
 AUTH_FAILURE = -6     # the original's auth failure code

@@ -1,4 +1,4 @@
-"""Failed checks answer with the service's retcodes (docs/sandbox.md lists them)."""
+"""Failed checks answer with the service's retcodes (README.md, "The SmartQQ sandbox" lists them)."""
 
 from __future__ import annotations
 
