@@ -185,7 +185,7 @@ class LiveStack:
     """
 
     def __init__(self, tmpdir: str, *, receiver: bool = True, sandbox_kw: Optional[Dict[str, Any]] = None,
-                 **cfg: Any) -> None:
+                 wait_state: str = "running", **cfg: Any) -> None:
         from openqq_sync.client import Client
         from openqq_sync.delivery import Delivery
         from openqq_sync.sandbox import SandboxServer
@@ -212,9 +212,9 @@ class LiveStack:
                                 name="test-openqq-http").start()
         self.url = self.server.url
         self.client.start()
-        if not self.client.wait_for_state("running", 20):
+        if not self.client.wait_for_state(wait_state, 20):
             self.close()
-            raise AssertionError(f"client did not reach running: {self.client.state}")
+            raise AssertionError(f"client did not reach {wait_state}: {self.client.state}")
         self.world = self.sandbox.world.snapshot()
 
     # --- world lookups (ids are this login's) ------------------------------------------
