@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Any, List, Tuple
+
+# tests/ holds the helpers shared across areas (webkit).
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir))
 
 import pytest
 from client_helpers import SignalRecorder, fast_config

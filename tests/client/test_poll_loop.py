@@ -9,34 +9,19 @@ import json
 import pytest
 import responses
 
-from openqq_sync.client import Client
-from openqq_sync.config import Config
 from openqq_sync._poller import RELOGIN, STOP, Backoff, PollLoop
-from openqq_sync.protocol.login import Credentials
 
 from client_helpers import SignalRecorder
+from webkit import DISCUSS, FRIEND, GROUP, ME, MEMBER, seeded_client
 
 POLL = "http://d1.web2.qq.com/channel/poll2"
 LOGIN2 = "http://d1.web2.qq.com/channel/login2"
 FONT = ["font", {"name": "宋体", "size": 10, "style": [0, 0, 0], "color": "000000"}]
-ME, FRIEND, GROUP, MEMBER, DISCUSS = 100, 11, 21, 31, 41
 
 
 @pytest.fixture
 def client(tmp_path):
-    c = Client(Config(account="unit", tmpdir=str(tmp_path), show_qrcode=False,
-                      poll_retry_max_delay=0.01, ua_retry_times=1))
-    c._publish_credentials(Credentials(uid=9999, ptwebqq="p", vfwebqq="v", psessionid="s"))
-    store = c.contacts
-    store.set_user({"id": ME, "uid": 9999, "name": "我"})
-    store.merge_friends([{"id": FRIEND, "name": "张三", "category": "朋友", "uid": 1011, "state": "offline",
-                          "client_type": "unknown"}])
-    store.merge_groups([{"id": GROUP, "name": "群<&>", "code": 1, "uid": 2021}])
-    store.merge_group_detail(store.group(GROUP), None, [{"id": MEMBER, "name": "成员", "card": None, "uid": 3031},
-                                                       {"id": ME, "name": "我", "card": None}])
-    store.merge_discusses([{"id": DISCUSS, "name": "讨论"}])
-    store.merge_discuss_detail(store.discuss(DISCUSS), {"id": DISCUSS, "name": "讨论", "member": [
-        {"id": MEMBER, "name": "讨论成员", "uid": 3031}]})
+    c = seeded_client(tmp_path, "unit")
     yield c
     c._stop_event.set()
 

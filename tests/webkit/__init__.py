@@ -258,3 +258,32 @@ def leaked_threads(before: "set[threading.Thread]", grace: float = 3.0) -> List[
         if t.is_alive():
             leaked.append(t.name)
     return leaked
+
+
+#: Ids of the seeded unit client's contacts (no sandbox: the store is filled by hand).
+ME, FRIEND, GROUP, MEMBER, DISCUSS = 100, 11, 21, 31, 41
+
+
+def seeded_client(tmp_path: Any, account: str, **cfg: Any) -> Any:
+    """A Client that never logs in, with credentials and a small contact store set by hand,
+    for driving one poll or send at a time under ``responses``. Stop it with
+    ``client._stop_event.set()``."""
+    from openqq_sync.client import Client
+    from openqq_sync.protocol.login import Credentials
+
+    base: Dict[str, Any] = dict(account=account, tmpdir=str(tmp_path), show_qrcode=False,
+                                poll_retry_max_delay=0.01, ua_retry_times=1)
+    base.update(cfg)
+    c = Client(Config(**base))
+    c._publish_credentials(Credentials(uid=9999, ptwebqq="p", vfwebqq="v", psessionid="s"))
+    store = c.contacts
+    store.set_user({"id": ME, "uid": 9999, "name": "我"})
+    store.merge_friends([{"id": FRIEND, "name": "张三", "category": "朋友", "uid": 1011, "state": "offline",
+                          "client_type": "unknown"}])
+    store.merge_groups([{"id": GROUP, "name": "群<&>", "code": 1, "uid": 2021}])
+    store.merge_group_detail(store.group(GROUP), None, [{"id": MEMBER, "name": "成员", "card": None, "uid": 3031},
+                                                       {"id": ME, "name": "我", "card": None}])
+    store.merge_discusses([{"id": DISCUSS, "name": "讨论"}])
+    store.merge_discuss_detail(store.discuss(DISCUSS), {"id": DISCUSS, "name": "讨论", "member": [
+        {"id": MEMBER, "name": "讨论成员", "uid": 3031}]})
+    return c
