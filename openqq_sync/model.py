@@ -194,8 +194,19 @@ class _MemberList:
 
     __slots__ = ()
 
+    # Comes before Contact in the bases, so these wrap Contact's own.
+    def __init__(self, record: Optional[Mapping[str, Any]] = None, **fields: Any) -> None:
+        super().__init__(record, **fields)  # type: ignore[call-arg]
+        self._init_members()
+
     def _init_members(self) -> None:
         object.__setattr__(self, "_members", None)
+
+    def to_json(self) -> Dict[str, Any]:
+        out: Dict[str, Any] = super().to_json()  # type: ignore[misc]
+        if self._members is not None:  # type: ignore[attr-defined]
+            out["member"] = self._members_json()
+        return out
 
     @property
     def members(self) -> List[Any]:
@@ -245,20 +256,10 @@ class Group(_MemberList, Contact):
     KNOWN = ("id", "uid", "code", "name", "markname", "role", "owner_id", "owner_uid",
              "memo", "createtime", "level")
 
-    def __init__(self, record: Optional[Mapping[str, Any]] = None, **fields: Any) -> None:
-        Contact.__init__(self, record, **fields)
-        self._init_members()
-
     @property
     def displayname(self) -> Optional[str]:
         markname = self._data.get("markname")
         return markname if markname is not None else self._data.get("name")
-
-    def to_json(self) -> Dict[str, Any]:
-        out = Contact.to_json(self)
-        if self._members is not None:
-            out["member"] = self._members_json()
-        return out
 
 
 class GroupMember(Contact):
@@ -296,16 +297,6 @@ class Discuss(_MemberList, Contact):
     __slots__ = ("_members",)
     KIND = "discuss"
     KNOWN = ("id", "name", "owner_id")
-
-    def __init__(self, record: Optional[Mapping[str, Any]] = None, **fields: Any) -> None:
-        Contact.__init__(self, record, **fields)
-        self._init_members()
-
-    def to_json(self) -> Dict[str, Any]:
-        out = Contact.to_json(self)
-        if self._members is not None:
-            out["member"] = self._members_json()
-        return out
 
 
 class DiscussMember(Contact):
