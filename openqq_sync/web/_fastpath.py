@@ -23,13 +23,12 @@ Headers are Flask's: Content-Type, Content-Length, Access-Control-Allow-Origin.
 
 from __future__ import annotations
 
-import hmac
 from typing import Any, Callable, Dict, Hashable, Iterable, Optional
 from urllib.parse import parse_qsl
 
 from .. import _lookup
 from . import views_control
-from ._http import JSON_TYPE, dumps
+from ._http import JSON_TYPE, dumps, token_matches
 from ._params import FRAMEWORK_PARAMS
 
 Key = Callable[[Dict[str, str]], Optional[Hashable]]
@@ -67,8 +66,7 @@ class FastReads:
     def __init__(self, app: Callable[..., Iterable[bytes]], api: Any) -> None:
         self.app = app
         self.api = api
-        token = getattr(api.config, "token", None)
-        self._token = token.encode("utf-8") if token else None
+        self._token: Optional[str] = getattr(api.config, "token", None) or None
 
     def __call__(self, environ: Dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -116,16 +114,8 @@ class FastReads:
         return self.api.cache.current(client.contacts, key)
 
     def _authorized(self, environ: Dict[str, Any], param: Optional[str]) -> bool:
-        # The blueprint's order: a Bearer header, else X-Auth-Token, else the parameter.
-        header = environ.get("HTTP_AUTHORIZATION", "")
-        if header[:7].lower() == "bearer ":
-            given = header[7:].strip()
-        elif "HTTP_X_AUTH_TOKEN" in environ:
-            given = environ["HTTP_X_AUTH_TOKEN"]
-        else:
-            given = param or ""
-        # As the blueprint compares (header text as WSGI gives it, then UTF-8).
-        return hmac.compare_digest(given.encode("utf-8"), self._token or b"")
+        return token_matches(self._token or "", environ.get("HTTP_AUTHORIZATION", ""),
+                             environ.get("HTTP_X_AUTH_TOKEN"), param or "")
 
 
 def _query(qs: str) -> Optional[Dict[str, str]]:

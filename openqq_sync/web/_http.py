@@ -7,6 +7,7 @@ pre-flight (protocol document 11.2).
 
 from __future__ import annotations
 
+import hmac
 import json
 import re
 import time
@@ -82,3 +83,16 @@ def wrap_jsonp(resp: Response, callback: str) -> Response:
     resp.set_data(callback.encode("ascii") + b"(" + body + b")")
     resp.headers["X-Content-Type-Options"] = "nosniff"
     return resp
+
+
+def token_matches(token: str, authorization: str, x_auth_token: Optional[str], param: str) -> bool:
+    """The API token check, shared by the blueprint and the fast path so both refuse and
+    admit alike: a Bearer header, else X-Auth-Token, else the ``access_token`` parameter,
+    compared in constant time. Header values are the text WSGI gives."""
+    if authorization[:7].lower() == "bearer ":
+        given = authorization[7:].strip()
+    elif x_auth_token is not None:
+        given = x_auth_token
+    else:
+        given = param
+    return hmac.compare_digest(given.encode("utf-8"), token.encode("utf-8"))

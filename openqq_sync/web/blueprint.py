@@ -8,7 +8,6 @@ hold as well: an unknown ``/openqq/...`` path or a wrong method answers 403 ``ap
 
 from __future__ import annotations
 
-import hmac
 import logging
 from typing import Any, Callable, Dict, Optional
 
@@ -18,7 +17,7 @@ from .. import _lookup
 from ..delivery import Delivery
 from . import errors, views_contacts, views_control, views_group, views_send  # noqa: F401 (routes)
 from . import extra_routes
-from ._http import api_not_found, json_response, jsonp_callback, preflight, wrap_jsonp
+from ._http import api_not_found, json_response, jsonp_callback, preflight, token_matches, wrap_jsonp
 from ._params import collect
 from ._routes import ROUTES, Api, Route
 
@@ -104,13 +103,5 @@ def _add(bp: Blueprint, api: Api, entry: Route) -> None:
 
 
 def _authorized(token: str, params: Dict[str, str]) -> bool:
-    """Bearer header or ``access_token`` parameter, compared in constant time."""
-    given = ""
-    header = request.headers.get("Authorization", "")
-    if header[:7].lower() == "bearer ":
-        given = header[7:].strip()
-    elif "X-Auth-Token" in request.headers:
-        given = request.headers.get("X-Auth-Token", "")
-    else:
-        given = params.get("access_token", "")
-    return hmac.compare_digest(given.encode("utf-8"), token.encode("utf-8"))
+    return token_matches(token, request.headers.get("Authorization", ""),
+                         request.headers.get("X-Auth-Token"), params.get("access_token", ""))
