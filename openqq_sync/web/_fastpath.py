@@ -27,7 +27,7 @@ from typing import Any, Callable, Dict, Hashable, Iterable, Optional
 from urllib.parse import parse_qsl
 
 from .. import _lookup
-from . import views_control
+from . import views_contacts, views_control
 from ._http import JSON_TYPE, dumps, token_matches
 from ._params import FRAMEWORK_PARAMS
 
@@ -42,8 +42,7 @@ def _plain(name: str) -> Key:
 def _search_friend(params: Dict[str, str]) -> Optional[Hashable]:
     if any(k in FRAMEWORK_PARAMS for k in params):
         return None
-    # Same key as views_contacts.search_friend builds.
-    return ("search_friend", tuple(sorted(params.items())))
+    return views_contacts.search_friend_key(params)
 
 
 #: path -> cache key from the parameters (without access_token), None = fall through.

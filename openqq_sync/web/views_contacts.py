@@ -48,6 +48,11 @@ def _criteria(params: Dict[str, str], *ignored: str) -> Dict[str, str]:
     return {k: v for k, v in params.items() if k not in FRAMEWORK_PARAMS and k not in ignored}
 
 
+def search_friend_key(criteria: Dict[str, str]) -> Any:
+    """The cache key of a search_friend answer (the read fast path looks it up too)."""
+    return ("search_friend", tuple(sorted(criteria.items())))
+
+
 @route("/openqq/search_friend", "/openwx/search_friend")
 def search_friend(api: Api, params: Dict[str, str]) -> Any:
     # An attribute no friend has matches nothing (never HTTP 500 as in the original).
@@ -57,7 +62,7 @@ def search_friend(api: Api, params: Dict[str, str]) -> Any:
     def build() -> Any:
         found = contacts.search_friends(**criteria)
         return [f.to_json() for f in found] if found else OBJECT_NOT_FOUND
-    return api.cache.answer(contacts, ("search_friend", tuple(sorted(criteria.items()))), build)
+    return api.cache.answer(contacts, search_friend_key(criteria), build)
 
 
 @route("/openqq/search_group", "/openwx/search_group")
