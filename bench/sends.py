@@ -8,10 +8,11 @@ so every transport speed-up moved the floor as much as the API.
 from __future__ import annotations
 
 import http.client
+import os
 import threading
 import time
 import urllib.parse
-from typing import List
+from typing import Callable, List
 
 from ._load import percentile
 from ._procs import ApiServer, Sandbox
@@ -51,26 +52,36 @@ def _api_sends(port: int, path: str, n: int, concurrency: int) -> tuple:
     return len(latencies) / elapsed, percentile(latencies, 0.99) * 1000, failures
 
 
-def _floor_sends(raw: RawSession, friend_id: int, n: int, concurrency: int) -> float:
+def _floor_sends(send: Callable[[list, int], dict], n: int, concurrency: int) -> float:
+    """``n`` plain sends over ``concurrency`` threads; each carries the content the API's
+    sends carry (text, a face, the font), so both sides ask the sandbox for the same work."""
     counter = iter(range(1, 10**9))
     lock = threading.Lock()
     per = n // concurrency
 
-    def worker() -> None:
-        for _ in range(per):
+    def worker(w: int) -> None:
+        for i in range(per):
             with lock:
                 mid = 10000 + next(counter)
-            answer = raw.plain_send_friend(friend_id, "floor", mid)
+            answer = send([f"压测 {w}-{i} ", ["face", 14]], mid)
             if answer.get("retcode") not in (0, None) or answer.get("errCode") not in (0, None):
                 raise RuntimeError(f"floor send refused: {answer}")
 
     start = time.perf_counter()
-    threads = [threading.Thread(target=worker, name="bench-floor-send") for _ in range(concurrency)]
+    threads = [threading.Thread(target=worker, args=(w,), name=f"bench-floor-send-{w}")
+               for w in range(concurrency)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     return n / (time.perf_counter() - start)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (``/proc/<pid>/stat`` utime, stime)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 ROUNDS = 2
@@ -82,9 +93,15 @@ def run(full: bool) -> List[Row]:
     floor_box = Sandbox(world="small")
     sandbox = api = None
     try:
-        from openqq_sync.protocol.contacts import fetch_friends
+        from openqq_sync.protocol.contacts import fetch_friends, fetch_groups, fetch_user
         raw = RawSession(floor_box.url)
         friend_id = fetch_friends(raw.transport, raw.creds)[0]["id"]
+        group_id = fetch_groups(raw.transport, raw.creds)[0]["id"]
+        face = int(fetch_user(raw.transport, raw.creds).get("face") or 0)
+        # Each route's floor is its own SmartQQ call, with the face the client would send
+        # (the account's, else 570 / 591: Sender._face).
+        floors = {"send_friend_message": lambda c, mid: raw.plain_send_friend(friend_id, c, mid, face or 570),
+                  "send_group_message": lambda c, mid: raw.plain_send_group(group_id, c, mid, face or 591)}
         sandbox = Sandbox(world="small")
         api = ApiServer(sandbox.url)
         world = sandbox.world()
@@ -95,12 +112,15 @@ def run(full: bool) -> List[Row]:
                 # Floor and API in alternating rounds, each side's rate over all its rounds: a
                 # burst of other load on the machine then falls on both sides alike.
                 part = n // ROUNDS
-                floor_time = api_time = 0.0
+                floor_time = api_time = api_cpu = box_cpu = 0.0
                 failures: List[str] = []
                 p99s = []
                 for _ in range(ROUNDS):
-                    floor_time += part / _floor_sends(raw, friend_id, part, c)
+                    floor_time += part / _floor_sends(floors[route], part, c)
+                    cpu0 = _cpu_seconds(api.popen.pid), _cpu_seconds(sandbox.popen.pid)
                     rps, p99, bad = _api_sends(api.port, path, part, c)
+                    api_cpu += _cpu_seconds(api.popen.pid) - cpu0[0]
+                    box_cpu += _cpu_seconds(sandbox.popen.pid) - cpu0[1]
                     api_time += part / rps
                     p99s.append(p99)
                     failures += bad
@@ -109,6 +129,12 @@ def run(full: bool) -> List[Row]:
                 rows.append(Row(f"sends {route} {label}", rate, "sends/s", floor_rate, ">= 0.5 floor",
                                 rate / floor_rate >= 0.5 and not failures))
                 rows.append(Row(f"sends {route} {label} p99 (worst round)", max(p99s), "ms", None, "info"))
+                # CPU per send is what a loaded machine does not blur: the API's own cost, and
+                # the sandbox's (which the floor pays too) beside it.
+                rows.append(Row(f"sends {route} {label} API CPU per send", api_cpu * 1000 / n, "ms",
+                                None, "info"))
+                rows.append(Row(f"sends {route} {label} sandbox CPU per send", box_cpu * 1000 / n, "ms",
+                                None, "info"))
                 if failures:
                     print(f"{route}: {len(failures)} failed sends, first: {failures[0]}")
     finally:
