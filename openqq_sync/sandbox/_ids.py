@@ -12,7 +12,7 @@ Immutable after construction; thread-safe.
 from __future__ import annotations
 
 import random
-from typing import Dict, Optional, Tuple
+from typing import Dict, Iterable, List, Optional, Tuple
 
 _MASK31 = 0x7FFFFFFF
 _TOP = 0x80000000
@@ -31,6 +31,11 @@ class IdSpace:
     def to_id(self, kind: str, n: int) -> int:
         a, b, m, _ = self._keys[kind]
         return (((n ^ a) * m + b) & _MASK31) | _TOP
+
+    def to_ids(self, kind: str, numbers: Iterable[int]) -> List[int]:
+        """``to_id`` of every number, in order (a large group's members in one pass)."""
+        a, b, m, _ = self._keys[kind]
+        return [(((n ^ a) * m + b) & _MASK31) | _TOP for n in numbers]
 
     def from_id(self, kind: str, i: object) -> Optional[int]:
         """The stable number behind id ``i``, or ``None`` if ``i`` is not an id of this kind."""

@@ -36,6 +36,11 @@ def answer(obj: Any, status: int = 200) -> Response:
     return Response(body.encode("utf-8"), status=status, content_type=JSON_TYPE)
 
 
+def answer_text(text: str, status: int = 200) -> Response:
+    """A JSON answer already written as text (the large payloads, ``_payloads.*_text``)."""
+    return Response(text.encode("utf-8"), status=status, content_type=JSON_TYPE)
+
+
 def retcode(code: int, **extra: Any) -> Response:
     return answer(dict({"retcode": code, "errmsg": ""}, **extra))
 

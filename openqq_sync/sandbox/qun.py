@@ -19,7 +19,7 @@ from flask import Blueprint, Response, request
 
 from . import _payloads as P
 from ._hashes import bkn
-from ._wire import R_QINFO, R_QUN, answer, referer_ok, world
+from ._wire import R_QINFO, R_QUN, answer, answer_text, referer_ok, world
 
 bp = Blueprint("sandbox_qun", __name__)
 
@@ -70,7 +70,7 @@ def get_group_members() -> Response:
     g = _grant(R_QINFO)
     number = _int("gc")
     try:
-        return answer(world().read(P.ext_members, g, number))
+        return answer_text(world().read(P.ext_members_text, g, number))
     except KeyError:
         raise _Reject(4, "no such group")
 

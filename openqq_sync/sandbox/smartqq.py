@@ -21,7 +21,7 @@ from flask import Blueprint, Response, request
 
 from . import _content, _payloads as P
 from ._hashes import friend_hash
-from ._wire import R_D, R_S, answer, form_r, referer_ok, retcode, world
+from ._wire import R_D, R_S, answer, answer_text, form_r, referer_ok, retcode, world
 from .world import IDLE_POLL
 
 log = logging.getLogger(__name__)
@@ -160,7 +160,7 @@ def get_group_info_ext2() -> Response:
     if number is None:
         raise _Reject(retcode(100001))
     try:
-        return _ok(w.read(P.group_detail, g, number))
+        return answer_text('{"retcode":0,"result":%s}' % w.read(P.group_detail_text, g, number))
     except KeyError:  # removed meanwhile
         raise _Reject(retcode(100001))
 
