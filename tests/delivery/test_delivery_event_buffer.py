@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import threading
+import time
 
 from openqq_sync.delivery import EventBuffer
 from webkit import eventually
+
+
+def _join_all(threads, within):
+    deadline = time.monotonic() + within
+    for t in threads:
+        t.join(max(0.0, deadline - time.monotonic()))
+    stuck = [t.name for t in threads if t.is_alive()]
+    assert not stuck, f"{len(stuck)} readers never woke: {stuck[:5]}"
 
 
 def _fill(buf, n, start=1, drain=True):
@@ -103,3 +112,72 @@ def test_waiter_cap_answers_at_once_and_close_wakes_everyone():
     t.join(5)
     assert not t.is_alive() and results == [[]]
     assert buf.take(30) == []                    # closed: no wait
+
+
+def test_one_append_wakes_every_cursor_reader_through_the_relay():
+    buf = EventBuffer(max_waiters=200)
+    _fill(buf, 1)
+    got = []
+    lock = threading.Lock()
+
+    def reader():
+        items = buf.since(1, 30)
+        with lock:
+            got.append(items)
+
+    readers = [threading.Thread(target=reader, name=f"reader-{i}") for i in range(100)]
+    for t in readers:
+        t.start()
+    eventually(lambda: buf.waiters == 100)
+    buf.append({"n": 2}, seq=2, drain=False)
+    # A reader the relay missed would sleep out its 30 s: a shared 10 s deadline tells.
+    _join_all(readers, 10)
+    assert got == [[{"n": 2}]] * 100
+
+
+def test_cursor_readers_arriving_during_appends_never_stall():
+    """Readers re-enter while items keep coming, so some wait with a cursor the relay
+    has already passed. If such a reader ended the relay while others still had items
+    due, those would sleep out their 30 s wait: the shared 15 s deadline tells."""
+    buf = EventBuffer(max_waiters=200)
+    total, consumers = 300, 30
+    seen = [[] for _ in range(consumers)]
+    empty_answers = []
+    started = threading.Barrier(consumers + 1)
+
+    def consume(mine):
+        cursor = 0
+        started.wait()
+        while cursor < total:
+            items = buf.since(cursor, 30)
+            if not items:
+                empty_answers.append(cursor)
+                return
+            mine.extend(item["n"] for item in items)
+            cursor = mine[-1]
+
+    threads = [threading.Thread(target=consume, args=(seen[i],), name=f"consumer-{i}")
+               for i in range(consumers)]
+    for t in threads:
+        t.start()
+    started.wait()
+    for seq in range(1, total + 1):
+        buf.append({"n": seq}, seq=seq, drain=False)
+        if seq % 7 == 0:
+            eventually(lambda: buf.waiters > 0)   # let readers park mid-stream
+    _join_all(threads, 15)
+    assert empty_answers == []
+    assert all(s == list(range(1, total + 1)) for s in seen)
+
+
+def test_a_cursor_reader_that_times_out_returns_empty_and_the_next_append_still_wakes_others():
+    buf = EventBuffer()
+    _fill(buf, 1)
+    assert buf.since(1, 0.05) == []
+    got = []
+    t = threading.Thread(target=lambda: got.append(buf.since(1, 30)))
+    t.start()
+    eventually(lambda: buf.waiters == 1)
+    buf.append({"n": 2}, seq=2)
+    t.join(5)
+    assert got == [[{"n": 2}]]
