@@ -41,30 +41,46 @@ class SendHandle:
     Thread-safe.
     """
 
-    __slots__ = ("msg", "_done")
+    __slots__ = ("msg", "_final", "_pending")
 
     def __init__(self, msg: Message) -> None:
         self.msg = msg
-        self._done = threading.Event()
+        self._final = False
+        # Held from creation until the send is final. A waiter blocks acquiring it and hands
+        # it on at once, so every waiter gets through; a bare lock is a single C call each
+        # way, where an Event is a Condition run in Python on both threads of every send.
+        self._pending = threading.Lock()
+        self._pending.acquire()
 
     @property
     def id(self) -> Any:
         return self.msg.id
 
     def done(self) -> bool:
-        return self._done.is_set()
+        return self._final
 
     def wait(self, timeout: Optional[float] = None) -> Message:
         """Block until the send is final; the message then has ``code``, ``msg``, ``info``.
 
         :raises TimeoutError: not final within ``timeout`` seconds (the send goes on).
         """
-        if not self._done.wait(timeout):
+        if self._final:
+            return self.msg
+        limit = -1 if timeout is None else min(max(0.0, timeout), threading.TIMEOUT_MAX)
+        if self._pending.acquire(timeout=limit):
+            self._pending.release()
+        elif not self._final:
+            # (When final, another waiter held the lock for an instant: that is not a timeout.)
             raise TimeoutError(f"send {self.msg.id} not completed within {timeout} s")
         return self.msg
 
     def _complete(self) -> None:
-        self._done.set()
+        """Make the send final and release its waiters. Called once, by the sender thread
+        (or by the one that cancels the queue after it)."""
+        if self._final:
+            return
+        self._final = True
+        self._pending.release()
 
 
 class MessageIds:
@@ -88,7 +104,8 @@ class Sender:
 
     def __init__(self, client: Any) -> None:
         self._client = client
-        self._queue: "queue.Queue[Optional[SendHandle]]" = queue.Queue()
+        # SimpleQueue: put and get are single C calls (Queue runs two Conditions in Python).
+        self._queue: "queue.SimpleQueue[Optional[SendHandle]]" = queue.SimpleQueue()
         self._last_dispatch = 0.0
         self._sigs: Dict[Tuple[Any, Any, int], Tuple[float, str]] = {}
         self._failures = 0

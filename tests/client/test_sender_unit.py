@@ -28,6 +28,36 @@ def test_handle_wait_times_out_then_completes():
     assert handle.wait(0) is msg and handle.done() and handle.id == 1
 
 
+def test_handle_releases_every_waiter_and_stays_final():
+    import threading
+    msg = Message("friend_message", "send", id=7)
+    handle = SendHandle(msg)
+    got, started = [], threading.Barrier(5)
+
+    def waiter():
+        started.wait()
+        got.append(handle.wait(30))
+
+    threads = [threading.Thread(target=waiter, name=f"test-waiter-{i}") for i in range(4)]
+    for t in threads:
+        t.start()
+    started.wait()
+    handle._complete()
+    handle._complete()                      # a second completion changes nothing
+    for t in threads:
+        t.join(30)
+    assert got == [msg] * 4
+    assert handle.wait(0) is msg and handle.wait(None) is msg and handle.wait(-1) is msg
+
+
+def test_handle_negative_timeout_is_an_immediate_check():
+    handle = SendHandle(Message("friend_message", "send", id=8))
+    with pytest.raises(TimeoutError):
+        handle.wait(-5)
+    with pytest.raises(TimeoutError):
+        handle.wait(0)
+
+
 @pytest.fixture
 def client(tmp_path):
     c = Client(Config(account="sender", tmpdir=str(tmp_path), send_failure_count_max=3))

@@ -205,3 +205,101 @@ def test_close_closes_every_connection_even_after_a_non_2xx(httpd, routed):
     assert list(adapter._conns)          # the connection was tracked
     routed.close()
     assert all(c.sock is None for c in adapter._conns)
+
+
+def _requests_header(t, url, headers=None):
+    """The Cookie header requests itself builds for ``url`` from the transport's jar."""
+    import requests
+    from requests.cookies import get_cookie_header
+    prepared = requests.Request("POST", url, headers=headers or {}).prepare()
+    return get_cookie_header(t.cookies, prepared)
+
+
+def test_cookie_header_cache_follows_every_change_of_the_jar(httpd, routed):
+    from requests.cookies import create_cookie
+    httpd.route("/channel/send_buddy_msg2", body="{}")
+    httpd.route("/proxy.html", body="ok", headers=[("Set-Cookie", "fresh=1; Domain=qq.com; Path=/")])
+    url = "http://d1.web2.qq.com/channel/send_buddy_msg2"
+    sent = []
+
+    def send(**kw):
+        routed.request("POST", url, form={"r": "{}"}, **kw)
+        sent.append(httpd.seen[-1].headers.get("Cookie"))
+        assert sent[-1] == (kw.get("headers") or {}).get("Cookie", _requests_header(routed, url))
+
+    send()                                            # an empty jar: no header
+    routed.set_cookie("skey", "a", "qq.com")
+    send()
+    send()                                            # cached
+    routed.set_cookie("skey", "b", "qq.com")          # replaced
+    send()
+    routed.set_cookie("p_skey", "c", "ptlogin2.qq.com")  # another host's: not sent
+    routed.set_cookie("psessionid", "d", "d1.web2.qq.com")
+    send()
+    routed.cookies.set("ptwebqq", "e", domain=".web2.qq.com", path="/channel")  # path-scoped
+    send()
+    routed.request("GET", "http://w.qq.com/proxy.html")  # a response that sets one
+    send()
+    del routed.cookies["skey"]
+    send()
+    routed.cookies.set_cookie(create_cookie("soon", "f", domain=".qq.com", path="/",
+                                            expires=int(time.time()) + 1))
+    send()
+    time.sleep(max(0.0, int(time.time()) + 2 - time.time()))  # past its expiry
+    send()
+    send(headers={"Cookie": "mine=1"})                # an explicit header wins, as in requests
+    routed.cookies.clear()
+    send()
+    assert sent == [None, "skey=a", "skey=a", "skey=b", "skey=b; psessionid=d",
+                    sent[5], sent[6], sent[7], sent[8], sent[9], "mine=1", None]
+    assert "ptwebqq=e" in sent[5] and "fresh=1" in sent[6] and "skey" not in sent[7]
+    assert "soon=f" in sent[8] and "soon=f" not in sent[9]
+
+
+def test_cookie_header_differs_by_host_path_and_scheme(routed):
+    from requests.cookies import create_cookie
+    routed.set_cookie("all", "1", "qq.com")
+    routed.cookies.set_cookie(create_cookie("sec", "2", domain=".qq.com", path="/", secure=True))
+    routed.cookies.set("deep", "3", domain=".web2.qq.com", path="/api")
+    from openqq_sync.protocol.transport import _prepare
+    session = routed.new_session()
+    for url in ("http://d1.web2.qq.com/channel/poll2", "https://s.web2.qq.com/api/get_user_friends2",
+                "https://s.web2.qq.com/other?x=1", "http://w.qq.com/api", "https://ptlogin2.qq.com/"):
+        for _ in range(2):  # built, then cached
+            prepared = _prepare(session, "GET", url, None, None, {}, None)
+            assert prepared.headers.get("Cookie") == _requests_header(routed, url), url
+            assert prepared._cookies is routed.cookies
+
+
+def test_jar_pickles_without_its_cache():
+    import pickle
+    t = Transport(Config())
+    t.set_cookie("skey", "a", "qq.com")
+    copy = pickle.loads(pickle.dumps(t.cookies))
+    assert [c.value for c in copy] == ["a"]
+    copy.set_cookie(list(copy)[0])
+
+
+@pytest.mark.parametrize("method,url,params,form,headers", [
+    ("POST", "http://d1.web2.qq.com/channel/send_qun_msg2", None,
+     {"r": '{"group_uin":1,"content":"[\\"中文 & = + %\\",[\\"face\\",14]]"}'}, {"Referer": "http://x/"}),
+    ("POST", "http://d1.web2.qq.com/channel/poll2", None, {"r": "{}", "n": 1, "none": None, "many": ["a", "b"]}, {}),
+    ("POST", "http://d1.web2.qq.com/channel/poll2", None, {"only": None}, {}),
+    ("POST", "http://d1.web2.qq.com/channel/poll2", None, {}, {}),
+    ("POST", "http://d1.web2.qq.com/channel/poll2", None, {"r": "x"}, {"Content-Type": "text/plain"}),
+    ("GET", "https://s.web2.qq.com/api/get_friend_info2?tuin=1", [("t", 2), ("x", "中")], None, {}),
+    ("GET", "https://s.web2.qq.com/api/getvfwebqq", {"a": "1", "b": None}, None, {"Referer": None}),
+    ("GET", "https://s.web2.qq.com/api/getvfwebqq", "raw=1&b=2", None, {"X-Extra": "1"}),
+    ("POST", "https://s.web2.qq.com/api/x", None, "already=encoded", {}),
+    ("POST", "https://s.web2.qq.com/api/x", None, [("k", "v"), ("k", "w")], {}),
+])
+def test_prepare_builds_what_requests_builds(routed, method, url, params, form, headers):
+    import requests
+    from openqq_sync.protocol.transport import _prepare
+    routed.set_cookie("skey", "a", "qq.com")
+    session = routed.new_session()
+    ours = _prepare(session, method, url, params, form, dict(headers), None)
+    theirs = session.prepare_request(requests.Request(method, url, params=params, data=form,
+                                                      headers=dict(headers)))
+    assert (ours.method, ours.url, ours.body) == (theirs.method, theirs.url, theirs.body)
+    assert list(ours.headers.items()) == list(theirs.headers.items())
