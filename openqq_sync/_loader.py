@@ -17,10 +17,12 @@ their in-flight requests. Fetch failures are logged and leave the store as it wa
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Iterator, List, Optional, Sequence, Tuple
 
 from .contacts import Change
 from .model import Discuss, Group
@@ -75,9 +77,14 @@ class Loader:
             return None
 
     def _parallel(self, fn: Callable[[Any], List[Change]], items: Sequence[Any]) -> List[Change]:
-        """Run ``fn(item)`` for every item on up to ``member_fetch_workers`` threads."""
+        """Run ``fn(item)`` for every item on up to ``member_fetch_workers`` threads, with
+        the cyclic garbage collector paused (see ``_gc_paused``)."""
         if not items:
             return []
+        with _gc_paused():
+            return self._run_parallel(fn, items)
+
+    def _run_parallel(self, fn: Callable[[Any], List[Change]], items: Sequence[Any]) -> List[Change]:
         workers = max(1, min(int(self._client.config.member_fetch_workers), len(items)))
         if workers == 1:
             out: List[Change] = []
@@ -317,6 +324,41 @@ def _without_first_values(changes: List[Change]) -> List[Change]:
         return changes
     return [(name, kw) for name, kw in changes
             if not (name.endswith("_property_change") and id(kw.get("obj")) in new)]
+
+
+_gc_lock = threading.Lock()
+_gc_pauses = 0
+_gc_was_enabled = False
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while member lists load; nested and concurrent
+    pauses count, and the collector's previous state comes back with the last one.
+
+    A large world's member load allocates some 1.5 million containers (decoded answers,
+    records, member objects) that all stay alive: the collector, triggered by the
+    allocations, re-scanned the growing heap again and again, a third of the client's CPU
+    at login (0.9 s of 3 s). Reference counting still frees everything at once; only cyclic
+    garbage waits the few seconds until the collector runs again. One collection first, so
+    the contacts a relogin has just dropped (cycles: members and their group) are freed
+    before the new ones load instead of doubling the peak memory.
+    """
+    global _gc_pauses, _gc_was_enabled
+    with _gc_lock:
+        if _gc_pauses == 0:
+            _gc_was_enabled = gc.isenabled()
+            if _gc_was_enabled:
+                gc.collect()
+            gc.disable()
+        _gc_pauses += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pauses -= 1
+            if _gc_pauses == 0 and _gc_was_enabled:
+                gc.enable()
 
 
 def _catching(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:

@@ -15,7 +15,6 @@ list from the service is ignored; objects present on both sides are merged with
 from __future__ import annotations
 
 import functools
-import sys
 import threading
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, TypeVar
 
@@ -29,7 +28,6 @@ Record = Mapping[str, Any]
 _C = TypeVar("_C", bound=Contact)
 
 UNKNOWN_NAME = "昵称未知"
-_SHARED_TEXT_KEYS = ("sex", "province", "country", "city", "state", "client_type", "role")
 STRANGER_CATEGORY = "陌生人"
 
 
@@ -64,6 +62,23 @@ def _unique_index(items: Iterable[_C], keyfn: Callable[[Any], Any]) -> Dict[Any,
             continue
         if key in index:
             dup.add(key)
+        index[key] = item
+    for key in dup:
+        del index[key]
+    return index
+
+
+def _unique_index_of(pairs: Iterable[Tuple[Any, Any]]) -> Dict[Any, Any]:
+    """``_unique_index`` over ``(key, item)`` pairs; no keyfn call per item (a large
+    world matches 100,000 members by key at login)."""
+    index: Dict[Any, Any] = {}
+    dup = set()
+    for key, item in pairs:
+        try:
+            if key in index:
+                dup.add(key)
+        except TypeError:   # a list or dict from a garbled answer: matches nothing
+            continue
         index[key] = item
     for key in dup:
         del index[key]
@@ -239,22 +254,20 @@ class ContactStore:
 
     def _merge_members(self, owner: Any, records: Sequence[Record], make: Callable[[Record], _C],
                        link: str, kind: str, owner_kw: str) -> List[Change]:
-        current = {_key(m.get("id")): m for m in owner.members}
         if not records:
             # An empty list from the service is ignored (no mass lose_*), 6.10.
             if not owner.members_loaded:
                 owner._set_members([])
             return []
+        if not owner.members:
+            # A first load (the whole login load of a large world: 100,000 members) reports
+            # nothing (6.10): the objects are built in one plain loop, no diff.
+            owner._set_members(self._build_members(owner, records, make, link))
+            return []
+        current = {_key(m.get("id")): m for m in owner.members}
 
         def build(record: Record) -> _C:
-            data = dict(record)   # the caller's record stays untouched
-            # These texts repeat across 100,000 members of a large world: share them.
-            for key in _SHARED_TEXT_KEYS:
-                value = data.get(key)
-                if type(value) is str:
-                    data[key] = sys.intern(value)
-            data[link] = owner
-            return make.adopt(data)  # type: ignore[attr-defined]
+            return self._build_members(owner, (record,), make, link).popitem()[1]
 
         merged, changes, _ = self._diff(current, records, build, "member")
         # _diff names the payload "member"; the signals also carry the owner.
@@ -265,6 +278,20 @@ class ContactStore:
             else:
                 out.append((name, kw))
         owner._set_members(merged)   # already keyed by _key(id)
+        return out
+
+    def _build_members(self, owner: Any, records: Iterable[Record], cls: Any, link: str) -> Dict[Any, Any]:
+        """Member objects of ``cls`` around copies of ``records`` (the caller's records stay
+        untouched), keyed by ``_key(id)``; a later duplicate id wins, as in ``_diff``."""
+        out: Dict[Any, Any] = {}
+        new = cls.adopt_new
+        # Texts that repeat across the members (sex, state...) arrive shared by the
+        # fetchers (protocol/contacts.py), which know which fields are the service's text.
+        for record in records:
+            data = dict(record)
+            data[link] = owner
+            key = data.get("id")
+            out[key if type(key) is int else _key(key)] = new(data, self)
         return out
 
     @_writes
@@ -328,26 +355,31 @@ class ContactStore:
         """
         cut = self.card_cut_length
 
-        def record_key(r: Record) -> Tuple[Any, str]:
-            return (r.get("name"), truncate_utf8(r.get("card"), cut) or "")
+        def card_key(card: Any) -> Any:
+            # truncate_utf8(card, cut) or "", without the call for what needs no cut.
+            if card is None:
+                return ""
+            if type(card) is str and len(card) * 4 < cut:
+                return card
+            return truncate_utf8(card, cut) or ""
 
         with self._lock:
-            ours = _unique_index(group.members, lambda m: (m.get("name"), truncate_utf8(m.get("card"), cut) or ""))
-            theirs = _unique_index(records, record_key)
+            ours = _unique_index_of(((m._data.get("name"), card_key(m._data.get("card"))), m)
+                                    for m in group.members)
+            theirs = _unique_index_of(((r.get("name"), card_key(r.get("card"))), r) for r in records)
             changes: List[Change] = []
             for key, record in theirs.items():
                 member = ours.get(key)
                 if member is None:
                     continue
+                if not report:
+                    # A first load: the values are stored as they are, nothing is compared.
+                    data = member._data
+                    data.update(record)
+                    data["card"] = key[1] or None
+                    continue
                 fields = dict(record)
                 fields["card"] = key[1] or None
-                if not report:
-                    for name in _SHARED_TEXT_KEYS:
-                        value = fields.get(name)
-                        if type(value) is str:
-                            fields[name] = sys.intern(value)
-                    member._data.update(fields)
-                    continue
                 found = member.update(fields)
                 if found:
                     changes.extend(_property_changes(member, found))

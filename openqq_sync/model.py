@@ -80,6 +80,7 @@ class Contact:
 
     __slots__ = ("_data", "_ctx")
     KIND = "contact"
+    _HAS_MEMBERS = False
     KNOWN: Tuple[str, ...] = ("id", "name")
 
     def __init__(self, record: Optional[Mapping[str, Any]] = None, **fields: Any) -> None:
@@ -94,12 +95,18 @@ class Contact:
     @classmethod
     def adopt(cls, data: Dict[str, Any]) -> "Contact":
         """Build around ``data`` itself, without a copy (the caller gives it up)."""
-        obj = cls.__new__(cls)
+        return cls.adopt_new(data, None)
+
+    @classmethod
+    def adopt_new(cls, data: Dict[str, Any], ctx: Any) -> "Contact":
+        """``adopt(data)`` with the store context ``ctx`` set: one call per member when a
+        large world's 100,000 members are built, hence the direct slot writes."""
+        obj = _new(cls)
         data.pop("member", None)
-        object.__setattr__(obj, "_data", data)
-        object.__setattr__(obj, "_ctx", None)
-        if isinstance(obj, _MemberList):
-            obj._init_members()
+        _set_data(obj, data)
+        _set_ctx(obj, ctx)
+        if cls._HAS_MEMBERS:
+            obj._init_members()  # type: ignore[attr-defined]
         return obj
 
     # -- attribute access over the stored dict --------------------------------------------
@@ -167,6 +174,11 @@ class Contact:
         return f"<{type(self).__name__} id={self._data.get('id')!r} name={self._data.get('name')!r}>"
 
 
+_new = object.__new__
+_set_data = Contact.__dict__["_data"].__set__
+_set_ctx = Contact.__dict__["_ctx"].__set__
+
+
 class User(Contact):
     """The logged-in account (protocol doc 6.1, 10.2)."""
 
@@ -193,6 +205,7 @@ class _MemberList:
     """Copy-on-write member storage shared by Group and Discuss (readers never lock)."""
 
     __slots__ = ()
+    _HAS_MEMBERS = True
 
     # Comes before Contact in the bases, so these wrap Contact's own.
     def __init__(self, record: Optional[Mapping[str, Any]] = None, **fields: Any) -> None:

@@ -14,6 +14,8 @@ default timeout. All fetchers are thread-safe given a ``session`` per thread.
 
 from __future__ import annotations
 
+import functools
+import sys
 from typing import Any, Dict, List, Optional, Tuple
 
 import requests
@@ -47,6 +49,25 @@ def code2state(code: Any) -> str:
 def code2client(code: Any) -> str:
     """``client_type`` code to a word; anything unknown is ``unknown``."""
     return CODE2CLIENT.get(_int(code), "unknown")
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _decoded(text: str) -> str:
+    # Names repeat across a large world's members: decoded once, and the members share
+    # the one decoded string.
+    return entity_decode(text)
+
+
+def decode_text(value: Any) -> Any:
+    """``entity_decode`` with the decoded strings shared (names of 100,000 members)."""
+    if type(value) is str:
+        return _decoded(value) if "&" in value else value
+    return entity_decode(value)
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _card(card: str, cut: int) -> str:
+    return safe_truncate(entity_decode(card), cut)
 
 
 def _int(v: Any) -> Optional[int]:
@@ -197,6 +218,7 @@ def fetch_groups(t: Transport, creds: Credentials, *, blocking: bool = True,
 
 
 # --- 6.4 ------------------------------------------------------------------------------
+_PLACE_KEYS = ("province", "country", "city")
 _GINFO_DROPPED = ("fingermemo", "face", "option", "class", "flag", "members", "gid", "owner")
 
 
@@ -226,20 +248,40 @@ def fetch_group_detail(t: Transport, creds: Credentials, code: Any, *, blocking:
     cards = {c.get("muin"): c.get("card") for c in result.get("cards") or [] if isinstance(c, dict)}
     stats = _by(result.get("stats"), "uin")
     members = []
-    for entry in result["minfo"]:
-        if not isinstance(entry, dict):
+    append = members.append
+    states, clients = CODE2STATE, CODE2CLIENT
+    intern = sys.intern
+    # The minfo entries are this call's own fresh objects: each becomes its member's record
+    # in place (a large world has 100,000 of them) rather than through a copy. Texts that
+    # repeat across members (sex, places) are shared: one string object each, not 100,000.
+    for rec in result["minfo"]:
+        if not isinstance(rec, dict):
             continue
-        rec = dict(entry)
         uin = rec.pop("uin", None)
+        nick = rec.pop("nick", None)
+        gender = rec.pop("gender", None)
         rec["id"] = uin
-        rec["name"] = entity_decode(rec.pop("nick", None))
-        rec["sex"] = rec.pop("gender", None)
+        rec["name"] = (_decoded(nick) if "&" in nick else nick) if type(nick) is str else entity_decode(nick)
+        rec["sex"] = intern(gender) if type(gender) is str else gender
+        for key in _PLACE_KEYS:
+            value = rec.get(key)
+            if type(value) is str and value:
+                rec[key] = intern(value)
         card = cards.get(uin)
-        rec["card"] = safe_truncate(entity_decode(card), cut) if card is not None else None
+        if card is None:
+            rec["card"] = None
+        else:
+            rec["card"] = _card(card, cut) if type(card) is str else safe_truncate(entity_decode(card), cut)
         stat = stats.get(uin)
-        rec["state"] = code2state(stat.get("stat")) if stat else "offline"
-        rec["client_type"] = code2client(stat.get("client_type")) if stat else "unknown"
-        members.append(rec)
+        if stat:
+            code = stat.get("stat")
+            rec["state"] = states.get(code, "online") if type(code) is int else code2state(code)
+            code = stat.get("client_type")
+            rec["client_type"] = clients.get(code, "unknown") if type(code) is int else code2client(code)
+        else:
+            rec["state"] = "offline"
+            rec["client_type"] = "unknown"
+        append(rec)
     return group, members
 
 
@@ -286,11 +328,12 @@ def fetch_discuss_detail(t: Transport, creds: Credentials, did: Any, *, blocking
                 continue
             uin = m.get("mem_uin")
             st = status.get(uin)
+            state = st.get("status") if st else "offline"
             members.append({
                 "id": uin,
                 "name": nicks.get(uin, {}).get("nick"),
                 "uid": m.get("ruin"),
-                "state": st.get("status") if st else "offline",
+                "state": sys.intern(state) if type(state) is str else state,
                 "client_type": code2client(st.get("client_type")) if st else "unknown",
             })
         rec["member"] = members

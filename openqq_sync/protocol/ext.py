@@ -7,6 +7,7 @@ Every call is a form POST carrying ``bkn``, computed from the ``skey`` cookie; s
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from typing import Any, Dict, Iterable, List, Optional, Tuple
@@ -15,7 +16,7 @@ import requests
 
 from ._wire import R_QINFO, R_QINFO3, R_QUN, malformed_is_protocol_error
 from .codec import entity_decode, safe_truncate
-from .contacts import DEFAULT_CATEGORY
+from .contacts import DEFAULT_CATEGORY, decode_text
 from .errors import ProtocolError, TransportError
 from .hashes import bkn as _bkn
 from .transport import Transport
@@ -105,21 +106,30 @@ def fetch_group_members_ext(t: Transport, group_uid: Any, user_uid: Any, *,
     joins = data.get("join") if isinstance(data.get("join"), dict) else {}
     cut = int(getattr(t.config, "group_member_card_cut_length", 21))
     out: List[Record] = []
+    append = out.append
     for m in mems:
         if not isinstance(m, dict):
             continue
         uid = m.get("u")
         key = str(uid)
-        card = entity_decode(cards.get(key)) or None
-        out.append({
+        card = cards.get(key)
+        if card is not None:
+            card = _card(card, cut) if type(card) is str else safe_truncate(entity_decode(card) or None, cut)
+        append({
             "uid": uid,
             "role": "owner" if key == owner else "admin" if key in admins else "member",
-            "card": safe_truncate(card, cut),
-            "name": entity_decode(m.get("n")),
+            "card": card,
+            "name": decode_text(m.get("n")),
             "last_speak_time": times.get(key),
             "join_time": joins.get(key),
         })
     return out
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _card(card: str, cut: int) -> Optional[str]:
+    # Cards repeat across a large world's members: cut once, shared by the members.
+    return safe_truncate(entity_decode(card) or None, cut)
 
 
 def kick_members(t: Transport, group_uid: Any, uids: Iterable[Any], *,

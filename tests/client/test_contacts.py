@@ -97,6 +97,48 @@ def test_group_ext_and_member_ext_matching():
     assert group.to_json()["max_member"] is None
 
 
+def test_a_first_member_load_builds_the_members_and_leaves_the_records_alone():
+    store = ContactStore()
+    store.merge_friends([{"id": 7, "name": "f", "markname": "好友备注"}])
+    store.merge_groups([{"id": 1, "name": "g"}])
+    group = store.group(1)
+    records = [{"id": 7, "name": "a", "card": None, "member": "dropped"}, {"id": "8", "name": "b"},
+               {"id": 8, "name": "b2"}]
+    before = [dict(r) for r in records]
+    assert store.merge_group_detail(group, None, records) == []
+    assert records == before
+    # A later duplicate id wins in the first one's place, as the diff of a later load does.
+    assert [m.name for m in group.members] == ["a", "b2"]
+    assert group.member(7).displayname == "好友备注"   # the store context is set
+    assert group.member("8").group is group and group.member(7).to_json() == {"id": 7, "name": "a", "card": None}
+    # The next load diffs against them.
+    changes = store.merge_group_detail(group, None, [{"id": 7, "name": "a", "card": "c"}])
+    assert _names(changes) == ["group_member_property_change", "lose_group_member"]
+
+
+def test_member_ext_of_a_first_load_is_stored_without_changes():
+    store = ContactStore()
+    store.merge_groups([{"id": 1, "name": "g"}])
+    group = store.group(1)
+    store.merge_group_detail(group, None, [
+        {"id": 10, "name": "甲", "card": "一二三四五六七", "sex": "male"},
+        {"id": 11, "name": "乙", "card": None},
+        {"id": 12, "name": "丙", "card": None}, {"id": 13, "name": "丙", "card": None}])
+    assert store.match_group_members_ext(group, [
+        {"uid": 5010, "name": "甲", "card": "一二三四五六七八九十", "role": "owner", "join_time": 1},
+        {"uid": 5011, "name": "乙", "role": "member", "extra": 1},
+        {"uid": 5012, "name": "丙", "card": None},                    # two members of that key
+        {"uid": 5013, "name": ["garbled"], "card": None},             # unhashable: matches nothing
+        {"uid": 5014, "name": "丁", "card": {"x": 1}},
+    ], report=False) == []
+    assert list(group.member(10).to_json().items()) == [
+        ("id", 10), ("name", "甲"), ("card", "一二三四五六七"), ("sex", "male"), ("uid", 5010),
+        ("role", "owner"), ("join_time", 1)]
+    assert list(group.member(11).to_json().items()) == [
+        ("id", 11), ("name", "乙"), ("card", None), ("uid", 5011), ("role", "member"), ("extra", 1)]
+    assert group.member(12).uid is None and group.member(13).uid is None
+
+
 def test_truncate_utf8():
     assert truncate_utf8("abc", 21) == "abc"
     assert truncate_utf8("一二三四五六七八", 21) == "一二三四五六七"

@@ -129,6 +129,28 @@ def test_group_detail_mapping(rsps, t):
     assert members[1]["client_type"] == "unknown"
 
 
+def test_group_detail_odd_values_map_as_the_tables_say(rsps, t):
+    rsps.get(S + "get_group_info_ext2", json={"retcode": 0, "result": {
+        "ginfo": {"gid": 10, "code": 20, "name": "g"},
+        "minfo": [{"uin": 1, "nick": 5, "gender": None, "province": "广东", "country": "中国", "city": ""},
+                  {"uin": 2, "nick": "a&amp;b", "gender": "male", "province": "广东", "country": "中国"},
+                  {"uin": 3, "nick": "a&amp;b", "gender": "male"}],
+        "stats": [{"uin": 1, "stat": "50", "client_type": "41"}, {"uin": 2, "stat": True, "client_type": 1.0},
+                  {"uin": 3, "stat": [1], "client_type": None}],
+        "cards": [{"muin": 1, "card": 7}, {"muin": 2, "card": ""}, {"muin": 3, "card": "卡&lt;一二三四五六七八"}]}})
+    group, members = contacts.fetch_group_detail(t, CREDS, 20)
+    assert members == [
+        {"province": "广东", "country": "中国", "city": "", "id": 1, "name": 5, "sex": None, "card": 7,
+         "state": "busy", "client_type": "web"},
+        {"province": "广东", "country": "中国", "id": 2, "name": "a&b", "sex": "male", "card": "",
+         "state": "online", "client_type": "pc"},
+        {"id": 3, "name": "a&b", "sex": "male", "card": "卡<一二三四五",
+         "state": "online", "client_type": "unknown"}]
+    # Texts that repeat across members are one shared string each.
+    assert members[0]["province"] is members[1]["province"]
+    assert members[1]["name"] is members[2]["name"] and members[1]["sex"] is members[2]["sex"]
+
+
 def test_group_detail_without_minfo_is_discarded(rsps, t):
     rsps.get(S + "get_group_info_ext2", json={"retcode": 0, "result": {"ginfo": {"gid": 1}}})
     with pytest.raises(ProtocolError):
@@ -209,6 +231,15 @@ def test_group_members_ext(rsps, skeyed):
         {"uid": 1, "role": "owner", "card": "一二三四五六七", "name": "主&", "last_speak_time": 100, "join_time": None},
         {"uid": 2, "role": "admin", "card": None, "name": "管", "last_speak_time": None, "join_time": 50},
         {"uid": 3, "role": "member", "card": None, "name": "员", "last_speak_time": None, "join_time": None}]
+
+
+def test_group_members_ext_odd_cards(rsps, skeyed):
+    rsps.post("http://qinfo.clt.qq.com/cgi-bin/qun_info/get_group_members", json={
+        "ec": 0, "owner": 9, "mems": [{"u": 1, "n": 5}, {"u": 2, "n": "x&amp;y"}, {"u": 3}, {"u": 4, "n": "x&amp;y"}],
+        "cards": {"1": 5, "2": "x&amp;y", "3": 0, "4": "&lt;一二三四五六七八"}})
+    got = ext.fetch_group_members_ext(skeyed, 99, 2890374383)
+    assert [(m["name"], m["card"]) for m in got] == [(5, 5), ("x&y", "x&y"), (None, None), ("x&y", "<一二三四五六")]
+    assert got[1]["name"] is got[3]["name"]
 
 
 def test_ext_without_skey_raises(t):
