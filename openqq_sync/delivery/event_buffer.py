@@ -27,7 +27,7 @@ import collections
 import logging
 import threading
 import time
-from typing import Any, Deque, Dict, List, Optional, Tuple
+from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,7 @@ class EventBuffer:
         self._waiters = 0
         self._max_waiters = max(0, max_waiters)
         self._closed = False
+        self._listeners: Tuple[Callable[[], None], ...] = ()
 
     # --- producers -------------------------------------------------------------------
     def append(self, item: Item, *, seq: int, drain: bool = True) -> None:
@@ -74,6 +75,7 @@ class EventBuffer:
                 self._drain.append(item)
                 self._drained.notify_all()
             self._advanced.notify(RELAY_WIDTH)
+        self._tell_listeners()
 
     def close(self) -> None:
         """Wake every waiter (they answer with what they have) and refuse new waits. Thread-safe."""
@@ -81,12 +83,36 @@ class EventBuffer:
             self._closed = True
             self._drained.notify_all()
             self._advanced.notify_all()
+        self._tell_listeners()
+
+    def add_listener(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` after every append and on close, on the appending thread and
+        outside the lock: it must return at once (hand work to another thread). Used by
+        waiters that hold no thread (:mod:`openqq_sync.web._parking`). Thread-safe."""
+        with self._lock:
+            self._listeners += (callback,)
+
+    def remove_listener(self, callback: Callable[[], None]) -> None:
+        with self._lock:
+            self._listeners = tuple(c for c in self._listeners if c is not callback)
+
+    def _tell_listeners(self) -> None:
+        for callback in self._listeners:
+            try:
+                callback()
+            except Exception:   # a listener's failure must not cost the producer its event
+                log.exception("event buffer listener failed")
 
     # --- readers ---------------------------------------------------------------------
     @property
     def last_seq(self) -> int:
         with self._lock:
             return self._last_seq
+
+    @property
+    def closed(self) -> bool:
+        with self._lock:
+            return self._closed
 
     @property
     def waiters(self) -> int:

@@ -90,14 +90,21 @@ class FastReads:
             return None
         return params
 
-    def _check_event(self, environ: Dict[str, Any]) -> Optional[bytes]:
+    def check_event_params(self, environ: Dict[str, Any]) -> Optional[Dict[str, str]]:
+        """The view's parameters (``{}`` or ``{"since": digits}``) of a check_event this
+        layer may answer, or None when Flask must."""
         params = self._params(environ)
         if params is None:
             return None
         since = params.pop("since", None)
         if params or (since and not (since.isascii() and since.isdigit())):
             return None      # the view's 400 for a bad since is Flask's to write
-        view_params = {} if since is None else {"since": since}
+        return {} if since is None else {"since": since}
+
+    def _check_event(self, environ: Dict[str, Any]) -> Optional[bytes]:
+        view_params = self.check_event_params(environ)
+        if view_params is None:
+            return None
         return dumps(views_control.check_event(self.api, view_params)).encode("utf-8")
 
     def _cached(self, environ: Dict[str, Any], key_of: Key) -> Optional[bytes]:

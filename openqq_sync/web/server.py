@@ -1,8 +1,10 @@
 """Serving the API with waitress: in the main thread (``openqq run``) or a thread (tests, demo).
 
-The thread pool is sized by ``config.threads`` (default 160): every held check_event
+The thread pool is sized by ``config.threads`` (default 160). A held plain check_event
 long-poll occupies one thread, so the pool must exceed the waiters allowed
-(:func:`~openqq_sync.delivery.hub.max_waiters_for`) with room for every other call.
+(:func:`~openqq_sync.delivery.hub.max_waiters_for`) with room for every other call; held
+``check_event?since=`` requests of our own app wait parked on the loop thread instead
+(:mod:`._parking`) and take no worker.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from typing import Any, Optional, Tuple
 from waitress import create_server
 from waitress import wasyncore
 from waitress.task import ThreadedTaskDispatcher
+
+from ._fastpath import FastReads
+from ._parking import SERVER_IDENT, ParkedPolls
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +42,7 @@ class ApiServer:
         dispatcher.set_thread_count(max(4, threads))
         try:
             self._server = create_server(
-                app, host=host, port=port, threads=max(4, threads), ident="openqq-sync",
+                app, host=host, port=port, threads=max(4, threads), ident=SERVER_IDENT,
                 expose_tracebacks=False, channel_timeout=180, connection_limit=max(100, threads * 4),
                 # Bodies over 1 MB are refused by Flask with a JSON 413; let them reach it.
                 max_request_body_size=8 * 1024 * 1024, clear_untrusted_proxy_headers=True,
@@ -45,6 +50,12 @@ class ApiServer:
         except BaseException:
             dispatcher.shutdown(cancel_pending=True, timeout=5)
             raise
+        # Our own app (create_app) gets its cursor long-polls parked off the worker pool.
+        fast = getattr(app, "wsgi_app", None)
+        self._parking: Optional[ParkedPolls] = None
+        if isinstance(fast, FastReads) and getattr(fast.api, "delivery", None) is not None:
+            self._parking = ParkedPolls(fast, name=f"{name}-parking")
+            self._parking.attach(self._server)
         self._thread: Optional[threading.Thread] = None
         self._stopped = threading.Event()
         self._done = threading.Event()
@@ -54,6 +65,11 @@ class ApiServer:
     def address(self) -> Tuple[str, int]:
         host, port = self._server.getsockname()[:2]
         return str(host), int(port)
+
+    @property
+    def parked_polls(self) -> int:
+        """check_event?since= requests waiting parked (they hold no worker thread)."""
+        return self._parking.parked if self._parking is not None else 0
 
     @property
     def port(self) -> int:
@@ -69,9 +85,13 @@ class ApiServer:
     def serve_forever(self) -> None:
         """Run until :meth:`stop` (or KeyboardInterrupt/SystemExit in the main thread)."""
         self._serving = True
+        if self._parking is not None:
+            self._parking.loop_started()
         try:
             self._server.run()
         finally:
+            if self._parking is not None:
+                self._parking.stop()
             self._server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
             self._done.set()
 
@@ -102,6 +122,8 @@ class ApiServer:
                 self._stopped.set()
                 wasyncore.close_all(self._server._map)
                 self._server.task_dispatcher.shutdown(cancel_pending=True, timeout=1)
+                if self._parking is not None:
+                    self._parking.stop()
             return
         self.close()
         self._join(timeout)

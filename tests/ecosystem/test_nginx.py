@@ -93,10 +93,10 @@ def test_check_event_long_poll_through_nginx(proxied):
         got.append(requests.get(nginx.url + "/openqq/check_event", params={"since": since}, timeout=30))
 
     t = threading.Thread(target=poll, name="test-nginx-poll")
-    waiters = stack.delivery.buffer.waiters
+    waiters = stack.held_polls()
     t.start()
     # The request is held inside the API (behind nginx) before anything is injected.
-    eventually(lambda: stack.delivery.buffer.waiters > waiters, timeout=10)
+    eventually(lambda: stack.held_polls() > waiters, timeout=10)
     friend = stack.friend(1)
     stack.sandbox.world.inject_message("friend_message", friend["uid"], "长轮询 via nginx")
     t.join(20)

@@ -140,7 +140,7 @@ def test_check_event_wakes_a_waiter_with_the_new_item(quiet):
     t = threading.Thread(target=lambda: got.append(
         requests.post(live.url + "/openqq/check_event", timeout=9).json()))
     t.start()
-    eventually(lambda: live.delivery.buffer.waiters == 1)
+    eventually(lambda: live.held_polls() == 1)
     live.sandbox.world.inject_message("friend_message", f["uid"], "醒醒")
     t.join(9)
     assert len(got) == 1 and len(got[0]) == 1
@@ -161,7 +161,7 @@ def test_several_waiters_each_get_a_real_answer(quiet):
     threads = [threading.Thread(target=wait) for _ in range(3)]
     for t in threads:
         t.start()
-    eventually(lambda: live.delivery.buffer.waiters == 3)
+    eventually(lambda: live.held_polls() == 3)
     for n in range(3):
         live.sandbox.world.inject_message("friend_message", f["uid"], f"分给 {n}")
     for t in threads:
@@ -195,7 +195,7 @@ def test_since_cursor_is_lossless_for_several_consumers(quiet):
     got = []
     t = threading.Thread(target=lambda: got.append(live.get("/openqq/check_event", since=first[-1]["seq"])))
     t.start()
-    eventually(lambda: live.delivery.buffer.waiters == 1)
+    eventually(lambda: live.held_polls() == 1)
     live.sandbox.world.inject_message("friend_message", f["uid"], "游标 新")
     t.join(9)
     assert [i["content"] for i in got[0]] == ["游标 新"]

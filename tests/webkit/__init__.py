@@ -180,6 +180,9 @@ def stub_api(client: Optional[StubClient] = None, **cfg: Any) -> Iterator[Tuple[
 class LiveStack:
     """Sandbox + real Client + Delivery + the API on waitress, all on loopback port 0.
 
+    ``held_polls()`` counts check_event requests waiting in the API, on a worker thread or
+    parked on the loop thread (``since`` ones).
+
     ``respond`` (the post_api receiver's answer function) can be swapped by a test; the
     receiver is started before the client so the login events reach it.
     """
@@ -230,6 +233,9 @@ class LiveStack:
         r = requests.get(self.url + path, params=params, timeout=30)
         assert r.headers.get("Access-Control-Allow-Origin") == "*"
         return r.json()
+
+    def held_polls(self) -> int:
+        return self.delivery.buffer.waiters + self.server.parked_polls
 
     def posts(self, post_type: Optional[str] = None, event: Optional[str] = None) -> List[Any]:
         assert self.receiver is not None

@@ -1,0 +1,226 @@
+"""Held ``check_event?since=`` requests parked on waitress's loop thread, not on a worker.
+
+A waiting cursor read used to hold one waitress worker thread until its event came. On an
+event every held thread had to wake and answer: with 500 waiters on 2 cores that took
+100-500 ms of CPU, mostly thread switching and the GIL handed to and fro, and the last
+waiter heard of the event that late. Parked requests hold no thread: when the event buffer
+changes, the loop thread encodes each distinct answer once and writes it to every parked
+connection, a few microseconds each.
+
+Only the plain case is parked, the one :class:`~._fastpath.FastReads` answers itself: a GET
+of ``/openqq/check_event`` with a numeric ``since``, no body, the token right, HTTP/1.1 kept
+alive, not pipelined, and nothing to answer yet. Everything else (the original's drain
+``check_event`` included) goes to the worker threads as before, and the answer bytes are
+the ones the worker path writes (tests compare them).
+
+Threads: the waitress loop thread does all parking, answering and bookkeeping; one timer
+thread (``<server name>-parking``) only tells the loop when the oldest parked request is
+due, since the loop itself wakes just once a second.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+import time
+from typing import Any, Callable, Dict, Optional, Tuple
+
+from waitress.utilities import build_http_date
+
+from ._fastpath import CHECK_EVENT, FastReads
+from ._http import JSON_TYPE, dumps
+
+log = logging.getLogger(__name__)
+
+Channel = Any   # waitress.channel.HTTPChannel
+
+#: waitress's ``ident``, which ApiServer sets; waitress writes it as the Server header.
+SERVER_IDENT = "openqq-sync"
+
+
+class ParkedPolls:
+    """Parks cursor long-polls of one waitress server. Thread-safe where stated; the rest
+    runs on the loop thread.
+
+    :param fast: the app's :class:`FastReads` (token and parameter rules, the event buffer).
+    :param name: the timer thread's name.
+    """
+
+    def __init__(self, fast: FastReads, *, name: str) -> None:
+        self._fast = fast
+        self._buffer = fast.api.delivery.buffer
+        self._timeout = float(fast.api.config.check_event_timeout)
+        self._server: Any = None
+        self._dispatch: Optional[Callable[[Channel], None]] = None
+        # channel -> (cursor, deadline), in parking order: with one timeout for all requests
+        # that is deadline order, so the timer only ever looks at the first.
+        self._parked: "collections.OrderedDict[Channel, Tuple[int, float]]" = collections.OrderedDict()
+        self._loop_ident: Optional[int] = None
+        self._lock = threading.Lock()
+        self._timer_cv = threading.Condition(self._lock)
+        self._wake_pending = False
+        self._expire_pending = False
+        self._stopping = False
+        self._timer = threading.Thread(target=self._run_timer, name=name, daemon=True)
+
+    # --- life (any thread) ------------------------------------------------------------
+    def attach(self, server: Any) -> None:
+        """Take over ``server.add_task`` (waitress's hand-over of a complete request to the
+        worker pool) and start the timer thread."""
+        self._server = server
+        self._dispatch = server.add_task
+        server.add_task = self._add_task
+        self._buffer.add_listener(self._buffer_changed)
+        self._timer.start()
+
+    def loop_started(self) -> None:
+        """Called on the loop thread before it serves: only that thread parks requests
+        (a worker hands over a pipelined request through ``add_task`` too)."""
+        self._loop_ident = threading.get_ident()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the timer thread and stop listening; idempotent. Parked requests end with
+        their connections when the server closes them."""
+        self._buffer.remove_listener(self._buffer_changed)
+        with self._lock:
+            self._stopping = True
+            self._parked.clear()
+            self._timer_cv.notify_all()
+        if self._timer.is_alive() and self._timer is not threading.current_thread():
+            self._timer.join(timeout)
+
+    @property
+    def parked(self) -> int:
+        with self._lock:
+            return len(self._parked)
+
+    # --- the loop thread --------------------------------------------------------------
+    def _add_task(self, channel: Channel) -> None:
+        since = self._parkable(channel)
+        if since is None:
+            self._dispatch(channel)
+            return
+        with self._lock:
+            self._parked[channel] = (since, time.monotonic() + self._timeout)
+            if len(self._parked) == 1:
+                self._timer_cv.notify_all()
+
+    def _parkable(self, channel: Channel) -> Optional[int]:
+        """The cursor of a request that may wait parked, else None."""
+        if threading.get_ident() != self._loop_ident:
+            return None
+        requests = channel.requests
+        if len(requests) != 1:
+            return None
+        request = requests[0]
+        if (request.command != "GET" or request.path != CHECK_EVENT or request.version != "1.1"
+                or request.error or request.chunked or request.expect_continue
+                or request.headers.get("CONNECTION", "").lower() not in ("", "keep-alive")):
+            return None
+        environ = {"QUERY_STRING": request.query, "CONTENT_LENGTH": str(request.content_length or ""),
+                   "HTTP_AUTHORIZATION": request.headers.get("AUTHORIZATION", ""),
+                   "HTTP_X_AUTH_TOKEN": request.headers.get("X_AUTH_TOKEN")}
+        params = self._fast.check_event_params(environ)
+        if not params or not params.get("since"):
+            return None
+        since = int(params["since"])
+        # A worker answers at once what is already there (and a closed buffer's answer).
+        if self._buffer.closed or self._buffer.since(since, 0):
+            return None
+        return since
+
+    def _buffer_changed(self) -> None:
+        # On the appending thread: hand the work to the loop, once per batch of appends.
+        with self._lock:
+            if self._wake_pending or self._server is None:
+                return
+            self._wake_pending = True
+        self._pull(self._answer_ready)
+
+    def _answer_ready(self) -> None:
+        with self._lock:
+            self._wake_pending = False
+            parked = [(channel, since) for channel, (since, _) in self._parked.items()]
+        closed = self._buffer.closed
+        bodies: Dict[int, Optional[bytes]] = {}
+        for channel, since in parked:
+            if since not in bodies:
+                items = self._buffer.since(since, 0)
+                bodies[since] = _response(items) if items or closed else None
+            response = bodies[since]
+            if response is not None:
+                self._answer(channel, response)
+
+    def _expire(self) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self._expire_pending = False
+            due = []
+            for channel, (since, deadline) in self._parked.items():
+                if deadline > now:
+                    break
+                due.append((channel, since))
+            self._timer_cv.notify_all()
+        for channel, since in due:
+            self._answer(channel, _response(self._buffer.since(since, 0)))
+
+    def _answer(self, channel: Channel, response: bytes) -> None:
+        """Write ``response`` and end the request the way waitress's ``HTTPChannel.service``
+        does."""
+        with self._lock:
+            if self._parked.pop(channel, None) is None:
+                return      # answered already (an event and the timeout in one loop turn)
+        request = channel.requests[0]
+        try:
+            if not channel.connected:
+                raise ConnectionError
+            channel.write_soon(response)
+        except Exception:   # waitress's ClientDisconnected, or the socket already gone
+            with channel.requests_lock:
+                channel.close_when_flushed = True
+                for r in channel.requests:
+                    r.close()
+                channel.requests = []
+            return
+        if channel.current_outbuf_count > 0:
+            # As waitress does: the next answer on this connection starts a fresh buffer.
+            channel.current_outbuf_count = channel.adj.outbuf_high_watermark
+        request.close()
+        with channel.requests_lock:
+            channel.requests.pop(0)
+            if channel.connected and channel.requests:
+                self._dispatch(channel)
+        channel.last_activity = time.time()
+
+    # --- the timer thread -------------------------------------------------------------
+    def _run_timer(self) -> None:
+        while True:
+            with self._lock:
+                if self._stopping:
+                    return
+                if self._expire_pending or not self._parked:
+                    self._timer_cv.wait()
+                    continue
+                delay = next(iter(self._parked.values()))[1] - time.monotonic()
+                if delay > 0:
+                    self._timer_cv.wait(delay)
+                    continue
+                self._expire_pending = True
+            self._pull(self._expire)
+
+    def _pull(self, thunk: Callable[[], None]) -> None:
+        try:
+            self._server.trigger.pull_trigger(thunk)
+        except OSError:   # the loop has closed its trigger: the server is shutting down
+            log.debug("parked polls: server loop gone")
+
+
+def _response(items: list) -> bytes:
+    """The whole HTTP answer, headers as waitress writes them for the worker path's
+    (FastReads) status and headers: sorted, with its Date and Server."""
+    body = dumps(items).encode("utf-8")
+    head = (f"HTTP/1.1 200 OK\r\nAccess-Control-Allow-Origin: *\r\nContent-Length: {len(body)}\r\n"
+            f"Content-Type: {JSON_TYPE}\r\nDate: {build_http_date(time.time())}\r\n"
+            f"Server: {SERVER_IDENT}\r\n\r\n")
+    return head.encode("latin-1") + body

@@ -1,0 +1,189 @@
+"""check_event?since= requests that wait parked on waitress's loop thread (web/_parking.py).
+
+Every test talks raw HTTP/1.1 over loopback, so the exact bytes of a parked answer can be
+compared with the answer a worker thread writes for the same request.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from typing import Dict, List, Tuple
+
+import pytest
+
+from webkit import LiveStack, eventually, leaked_threads
+
+Response = Tuple[str, List[Tuple[str, str]], bytes]
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    s = LiveStack(str(tmp_path_factory.mktemp("parking")), receiver=False, check_event_timeout=20)
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+@pytest.fixture(scope="module")
+def short(tmp_path_factory):
+    s = LiveStack(str(tmp_path_factory.mktemp("parking-short")), receiver=False, check_event_timeout=0.3)
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+def _connect(stack: LiveStack) -> socket.socket:
+    host, port = stack.server.address
+    return socket.create_connection((host, port), timeout=30)
+
+
+def _send(sock: socket.socket, path: str, version: str = "1.1", headers: Dict[str, str] = None) -> None:
+    lines = [f"GET {path} HTTP/{version}", "Host: 127.0.0.1"]
+    lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+    sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+
+
+def _read(sock: socket.socket, pending: bytearray = None) -> Response:
+    data = pending if pending is not None else bytearray()
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, f"connection closed before a response: {bytes(data)!r}"
+        data += chunk
+    head, _, rest = bytes(data).partition(b"\r\n\r\n")
+    status, *lines = head.decode("latin-1").split("\r\n")
+    headers = [tuple(x.strip() for x in line.split(":", 1)) for line in lines]
+    length = int(dict(headers)["Content-Length"])
+    body = bytearray(rest)
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        assert chunk, "connection closed inside the body"
+        body += chunk
+    return status, headers, bytes(body[:length])
+
+
+def _inject(stack: LiveStack, content: str) -> None:
+    stack.sandbox.world.inject_message("friend_message", stack.world["friends"][0]["uid"], content)
+
+
+def _cursor(stack: LiveStack) -> int:
+    # The last seq the API has handed out: waiting with it parks until the next event.
+    return stack.delivery.buffer.last_seq
+
+
+def test_a_parked_answer_is_the_worker_answer_byte_for_byte(stack):
+    since = _cursor(stack)
+    sock = _connect(stack)
+    _send(sock, f"/openqq/check_event?since={since}")
+    eventually(lambda: stack.server.parked_polls == 1)
+    assert stack.delivery.buffer.waiters == 0          # no worker thread holds it
+    _inject(stack, "停车场 <&\"> 😀")
+    parked = _read(sock)
+    # The same request now finds the item at once: a worker (FastReads) answers it.
+    _send(sock, f"/openqq/check_event?since={since}")
+    worker = _read(sock)
+    sock.close()
+    without_date = lambda r: (r[0], [h for h in r[1] if h[0] != "Date"], r[2])   # noqa: E731
+    assert without_date(parked) == without_date(worker)
+    assert parked[0] == "HTTP/1.1 200 OK" and [h[0] for h in parked[1]] == [
+        "Access-Control-Allow-Origin", "Content-Length", "Content-Type", "Date", "Server"]
+    assert '"content":"停车场 <&\\"> 😀"' in parked[2].decode("utf-8")
+
+
+def test_the_connection_stays_open_for_the_next_request(stack):
+    sock = _connect(stack)
+    _send(sock, f"/openqq/check_event?since={_cursor(stack)}")
+    eventually(lambda: stack.server.parked_polls == 1)
+    _inject(stack, "保持连接")
+    assert b"\xe4\xbf\x9d\xe6\x8c\x81" in _read(sock)[2]
+    _send(sock, "/openqq/get_user_info")
+    status, _, body = _read(sock)
+    sock.close()
+    assert status == "HTTP/1.1 200 OK" and b'"uid"' in body
+
+
+def test_hundreds_of_parked_requests_are_answered_by_one_event_without_workers(stack):
+    # 80 waiters against a pool of 24 threads: on workers they could not all be held (and
+    # waitress's connection limit at 24 threads is 100).
+    assert stack.config.threads < 80
+    since = _cursor(stack)
+    socks = [_connect(stack) for _ in range(80)]
+    for s in socks:
+        _send(s, f"/openqq/check_event?since={since}")
+    eventually(lambda: stack.server.parked_polls == 80, timeout=10)
+    assert stack.delivery.buffer.waiters == 0
+    _inject(stack, "全体起床")
+    bodies = {_read(s)[2] for s in socks}
+    for s in socks:
+        s.close()
+    assert len(bodies) == 1 and "全体起床" in bodies.pop().decode("utf-8")
+    assert stack.server.parked_polls == 0
+
+
+def test_a_client_that_hangs_up_while_parked_does_not_hurt_the_others(stack):
+    since = _cursor(stack)
+    gone, staying = _connect(stack), _connect(stack)
+    for s in (gone, staying):
+        _send(s, f"/openqq/check_event?since={since}")
+    eventually(lambda: stack.server.parked_polls == 2)
+    gone.close()
+    _inject(stack, "有人走了")
+    assert "有人走了" in _read(staying)[2].decode("utf-8")
+    staying.close()
+    eventually(lambda: stack.server.parked_polls == 0)
+    assert stack.get("/openqq/get_user_info")["uid"]
+
+
+@pytest.mark.parametrize("version, headers", [("1.1", {"Connection": "close"}), ("1.0", {})])
+def test_requests_outside_the_plain_case_wait_on_a_worker_as_before(stack, version, headers):
+    sock = _connect(stack)
+    _send(sock, f"/openqq/check_event?since={_cursor(stack)}", version, headers)
+    eventually(lambda: stack.delivery.buffer.waiters == 1)
+    assert stack.server.parked_polls == 0
+    _inject(stack, f"工人 {version}")
+    status, _, body = _read(sock)
+    assert status == f"HTTP/{version} 200 OK" and f"工人 {version}" in body.decode("utf-8")
+    assert sock.recv(1) == b""                          # and the connection closes after it
+    sock.close()
+
+
+def test_a_bad_cursor_is_not_parked_but_refused(stack):
+    sock = _connect(stack)
+    _send(sock, "/openqq/check_event?since=abc")
+    status, _, body = _read(sock)
+    sock.close()
+    assert status == "HTTP/1.1 200 OK" and b'"code":400' in body.replace(b" ", b"")
+
+
+def test_a_parked_request_times_out_with_an_empty_list_twice_on_one_connection(short):
+    sock = _connect(short)
+    for _ in range(2):
+        _send(sock, f"/openqq/check_event?since={_cursor(short)}")
+        status, _, body = _read(sock)
+        assert (status, body) == ("HTTP/1.1 200 OK", b"[]")
+    sock.close()
+    assert short.server.parked_polls == 0
+
+
+def test_stopping_the_server_answers_parked_requests_and_leaves_no_thread(tmp_path):
+    before = set(threading.enumerate())
+    own = LiveStack(str(tmp_path), receiver=False, check_event_timeout=20)
+    sock = _connect(own)
+    try:
+        _send(sock, f"/openqq/check_event?since={_cursor(own)}")
+        eventually(lambda: own.server.parked_polls == 1)
+    finally:
+        own.close()
+    # Closing the event buffer answers the waiter ([]), or the server closed the socket:
+    # either way the client is not left hanging.
+    data = bytearray()
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    sock.close()
+    assert data == b"" or data.startswith(b"HTTP/1.1 200 OK")
+    assert leaked_threads(before) == []
