@@ -1,0 +1,87 @@
+"""_lookup's id/uid index answers exactly what the store's own search answers first."""
+
+import itertools
+from types import SimpleNamespace
+
+from openqq_sync import _lookup
+from openqq_sync.contacts import ContactStore
+
+
+def _client():
+    store = ContactStore()
+    store.merge_friends([
+        {"id": 1, "uid": 1001, "name": "甲", "markname": "m"},
+        {"id": 2, "uid": 1002, "name": "乙"},
+        {"id": 3, "uid": None, "name": "丙"},        # no QQ number (ext not matched)
+        {"id": 4, "uid": 1002, "name": "丁"},        # a duplicate uid: the first one wins
+        {"id": 5, "uid": [1005], "name": "戊"},      # garbled: matches nothing
+        {"id": 6, "uid": "1006", "name": "己"},      # text, found by the same text
+    ])
+    store.merge_groups([{"id": 11, "uid": 2011, "name": "群一", "code": 1},
+                        {"id": 12, "uid": 2012, "name": "群二", "code": 2}])
+    store.merge_discusses([{"id": 21, "name": "讨论"}])
+    return SimpleNamespace(contacts=store)
+
+
+def _expected(client, kind, criteria):
+    c = _lookup.clean(criteria)
+    if not c:
+        return None
+    search = {"friends": client.contacts.search_friends, "groups": client.contacts.search_groups,
+              "discusses": client.contacts.search_discusses}[kind]
+    return _lookup.first(search(**c))
+
+
+FIND = {"friends": _lookup.find_friend, "groups": _lookup.find_group, "discusses": _lookup.find_discuss}
+VALUES = {"id": [None, "", 1, "1", 2, "4", 11, "12", 21, 99, "01"],
+          "uid": [None, 1001, "1002", 1005, "1006", "[1005]", 2011, 2012, "x"],
+          "name": [None, "甲", "丁", "群二", "讨论", "无"],
+          "member": [None, "1"]}
+
+
+def _assert_all_agree(client):
+    for kind, find in FIND.items():
+        for combo in itertools.product(*VALUES.values()):
+            criteria = dict(zip(VALUES, combo))
+            assert find(client, **criteria) is _expected(client, kind, criteria), (kind, criteria)
+
+
+def test_index_agrees_with_the_stores_search():
+    _assert_all_agree(_client())
+
+
+def test_index_follows_every_change_of_the_store():
+    client = _client()
+    store = client.contacts
+    assert _lookup.find_friend(client, uid="1002").id == 2
+    store.merge_friends([{"id": 4, "uid": 1002, "name": "丁"}, {"id": 7, "uid": 1001, "name": "庚"}])
+    assert _lookup.find_friend(client, uid="1002").id == 4      # 2 was removed
+    assert _lookup.find_friend(client, id=1) is None
+    assert _lookup.find_friend(client, uid=1001).id == 7
+    _assert_all_agree(client)
+    store.merge_groups([{"id": 13, "uid": 2011, "name": "群三", "code": 3}])
+    assert _lookup.find_group(client, uid=2011).id == 13
+    store.clear()
+    assert _lookup.find_friend(client, uid=1001) is None and _lookup.find_group(client, id=13) is None
+
+
+def test_a_store_without_a_version_is_scanned():
+    friend = SimpleNamespace(id=1, uid=5, name="a")
+
+    class Plain:
+        def search_friends(self, **criteria):
+            return [friend] if criteria == {"uid": "5"} else []
+
+    assert _lookup.find_friend(SimpleNamespace(contacts=Plain()), uid=5) is friend
+
+
+def test_a_search_by_id_or_uid_does_not_scan(monkeypatch):
+    client = _client()
+
+    def scan(**criteria):
+        raise AssertionError(f"scanned for {criteria}")
+
+    monkeypatch.setattr(client.contacts, "search_friends", scan)
+    monkeypatch.setattr(client.contacts, "search_groups", scan)
+    assert _lookup.find_friend(client, uid="1001", name="甲").id == 1
+    assert _lookup.find_group(client, id="12").id == 12
