@@ -72,6 +72,10 @@ class ShowMsg:
         self._log = logger
 
     def _on_message(self, sender: Any, msg: Any = None, **_: Any) -> None:
+        # Runs on the sender and poll threads for every message: no line to build when
+        # nobody logs it (``--log-level warning``).
+        if not self._log.isEnabledFor(logging.INFO):
+            return
         try:
             self._log.info("%s", format_message(msg))
         except Exception:  # a console line must never disturb the client
