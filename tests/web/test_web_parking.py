@@ -187,3 +187,23 @@ def test_stopping_the_server_answers_parked_requests_and_leaves_no_thread(tmp_pa
     sock.close()
     assert data == b"" or data.startswith(b"HTTP/1.1 200 OK")
     assert leaked_threads(before) == []
+
+
+def test_with_a_token_only_an_authorized_request_is_parked(tmp_path):
+    own = LiveStack(str(tmp_path), receiver=False, check_event_timeout=20, token="停车-s3cret")
+    try:
+        since = _cursor(own)
+        refused = _connect(own)
+        _send(refused, f"/openqq/check_event?since={since}", headers={"Authorization": "Bearer wrong"})
+        status, _, body = _read(refused)
+        refused.close()
+        assert status == "HTTP/1.1 401 UNAUTHORIZED" and b"-6" in body
+        assert own.server.parked_polls == 0
+        allowed = _connect(own)
+        _send(allowed, f"/openqq/check_event?since={since}&access_token=%E5%81%9C%E8%BD%A6-s3cret")
+        eventually(lambda: own.server.parked_polls == 1)
+        _inject(own, "有票")
+        assert "有票" in _read(allowed)[2].decode("utf-8")
+        allowed.close()
+    finally:
+        own.close()
