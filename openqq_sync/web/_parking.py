@@ -61,6 +61,7 @@ class ParkedPolls:
         self._timer_cv = threading.Condition(self._lock)
         self._wake_pending = False
         self._expire_pending = False
+        self._timer_idle = False     # waiting with nothing parked: a new request must wake it
         self._stopping = False
         self._timer = threading.Thread(target=self._run_timer, name=name, daemon=True)
 
@@ -103,7 +104,10 @@ class ParkedPolls:
             return
         with self._lock:
             self._parked[channel] = (since, time.monotonic() + self._timeout)
-            if len(self._parked) == 1:
+            # Otherwise the timer already waits for an earlier deadline than this one (at worst
+            # for one answered since, and then it looks again): a consumer re-polling after
+            # every event must not cost a timer wake-up each time.
+            if self._timer_idle:
                 self._timer_cv.notify_all()
 
     def _parkable(self, channel: Channel) -> Optional[int]:
@@ -200,7 +204,9 @@ class ParkedPolls:
                 if self._stopping:
                     return
                 if self._expire_pending or not self._parked:
+                    self._timer_idle = not self._expire_pending
                     self._timer_cv.wait()
+                    self._timer_idle = False
                     continue
                 delay = next(iter(self._parked.values()))[1] - time.monotonic()
                 if delay > 0:
