@@ -18,6 +18,10 @@ Flask untouched. It answers only when:
 rules but the running check (it answers in every state): it calls the route's own view,
 so it waits and answers exactly as there, without Flask's cost per woken waiter.
 
+A plain GET of a send route (``send_*_message``) under the same token rules is answered by
+``views_send.fast_send`` (the route's own view, its errors rendered by the blueprint's
+handlers) unless it asks for JSONP or the client is not running.
+
 Headers are Flask's: Content-Type, Content-Length, Access-Control-Allow-Origin.
 """
 
@@ -27,7 +31,7 @@ from typing import Any, Callable, Dict, Hashable, Iterable, Optional
 from urllib.parse import parse_qsl
 
 from .. import _lookup
-from . import views_contacts, views_control
+from . import views_contacts, views_control, views_send
 from ._http import JSON_TYPE, dumps, token_matches
 from ._params import FRAMEWORK_PARAMS
 
@@ -69,6 +73,14 @@ class FastReads:
 
     def __call__(self, environ: Dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
+        send = views_send.FAST_SENDS.get(path)
+        if send is not None and environ.get("REQUEST_METHOD") == "GET":
+            # A send is answered by views_send.fast_send once it ran: see there.
+            params = self._params(environ)
+            answer = None if params is None else views_send.fast_send(self.api, send, params, environ,
+                                                                      start_response)
+            if answer is not None:
+                return answer
         key_of = KEYS.get(path)
         if (key_of is not None or path == CHECK_EVENT) and environ.get("REQUEST_METHOD") == "GET":
             body = self._cached(environ, key_of) if key_of is not None else self._check_event(environ)
