@@ -98,7 +98,11 @@ class ParkedPolls:
 
     # --- the loop thread --------------------------------------------------------------
     def _add_task(self, channel: Channel) -> None:
-        since = self._parkable(channel)
+        try:
+            since = self._parkable(channel)
+        except Exception:   # whatever went wrong, a worker can still answer the request
+            log.exception("parked polls: cannot judge a request; a worker takes it")
+            since = None
         if since is None:
             self._dispatch(channel)
             return
@@ -154,7 +158,7 @@ class ParkedPolls:
                 bodies[since] = _response(items) if items or closed else None
             response = bodies[since]
             if response is not None:
-                self._answer(channel, response)
+                self._answer_safely(channel, response)
 
     def _expire(self) -> None:
         now = time.monotonic()
@@ -167,7 +171,14 @@ class ParkedPolls:
                 due.append((channel, since))
             self._timer_cv.notify_all()
         for channel, since in due:
-            self._answer(channel, _response(self._buffer.since(since, 0)))
+            self._answer_safely(channel, _response(self._buffer.since(since, 0)))
+
+    def _answer_safely(self, channel: Channel, response: bytes) -> None:
+        # One broken connection must not keep the rest of a pass unanswered.
+        try:
+            self._answer(channel, response)
+        except Exception:
+            log.exception("parked polls: answering a request failed")
 
     def _answer(self, channel: Channel, response: bytes) -> None:
         """Write ``response`` and end the request the way waitress's ``HTTPChannel.service``
@@ -199,6 +210,15 @@ class ParkedPolls:
 
     # --- the timer thread -------------------------------------------------------------
     def _run_timer(self) -> None:
+        # Without this thread parked requests would never time out: it logs and carries on.
+        while not self._stopping:
+            try:
+                self._timer_step()
+            except Exception:
+                log.exception("parked polls: timer step failed")
+                time.sleep(0.1)
+
+    def _timer_step(self) -> None:
         while True:
             with self._lock:
                 if self._stopping:

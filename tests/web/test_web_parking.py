@@ -207,3 +207,30 @@ def test_with_a_token_only_an_authorized_request_is_parked(tmp_path):
         allowed.close()
     finally:
         own.close()
+
+
+def test_one_failing_answer_does_not_keep_the_others_waiting(stack, monkeypatch, caplog):
+    parking = stack.server._parking
+    real, calls = parking._answer, []
+
+    def flaky(channel, response):
+        calls.append(channel)
+        if len(calls) == 1:
+            raise RuntimeError("injected answer failure")
+        real(channel, response)
+
+    monkeypatch.setattr(parking, "_answer", flaky)
+    since = _cursor(stack)
+    socks = [_connect(stack) for _ in range(3)]
+    for s in socks:
+        _send(s, f"/openqq/check_event?since={since}")
+    eventually(lambda: stack.server.parked_polls == 3)
+    _inject(stack, "第一次")
+    # Two answered; the failed one stays parked, and the next event answers it.
+    eventually(lambda: stack.server.parked_polls == 1)
+    _inject(stack, "第二次")
+    bodies = [_read(s)[2].decode("utf-8") for s in socks]
+    for s in socks:
+        s.close()
+    assert sum("第一次" in b for b in bodies) == 3 and sum("第二次" in b for b in bodies) == 1
+    assert "injected answer failure" in caplog.text
