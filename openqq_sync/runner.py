@@ -176,9 +176,17 @@ def serve(config: Config, *, _installed: Optional[Callable[[Any], None]] = None)
                               interval=config.poll_interval, timeout=config.ua_request_timeout,
                               token=config.token, name=f"openqq-{config.account}-heartbeat")
 
+    stopper: List[threading.Thread] = []
+
     def on_signal(signo: int, _frame: Any) -> None:
-        log.info("signal %d: stopping", signo)
-        shutdown()
+        # The handler runs on the serving loop's thread, between any two of its bytecodes,
+        # maybe while it holds the event buffer's or waitress's locks: shutting down right
+        # here could wait on a lock this very thread holds. A thread of its own does it.
+        if not stopper:
+            log.info("signal %d: stopping", signo)
+            stopper.append(threading.Thread(target=shutdown, name=f"openqq-{config.account}-shutdown",
+                                            daemon=True))
+            stopper[0].start()
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
@@ -204,6 +212,8 @@ def serve(config: Config, *, _installed: Optional[Callable[[Any], None]] = None)
         if showmsg is not None:
             showmsg.detach()
         server.stop()
+        for t in stopper:
+            t.join(5)
         for s, handler in previous.items():
             signal.signal(s, handler)
         prefix = f"openqq-{config.account}-"

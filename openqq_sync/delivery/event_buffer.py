@@ -172,6 +172,16 @@ class EventBuffer:
             finally:
                 self._waiters -= 1
 
+    def cursor(self, seq: int) -> Tuple[int, List[Item], bool]:
+        """``(cursor, items, closed)`` at once: the cursor as :meth:`since` reads ``seq`` (0 for
+        one from before a restart), the retained items after it, and whether the buffer is
+        closed. A waiter that holds no thread keeps the cursor for its later reads.
+        Thread-safe."""
+        with self._lock:
+            if seq > self._last_seq:
+                seq = 0
+            return seq, self._after(seq), self._closed
+
     def oldest_seq(self) -> Optional[int]:
         """The lowest retained ``seq`` (None when empty): a reader whose cursor is below it
         may have missed items. Thread-safe."""

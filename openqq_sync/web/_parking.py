@@ -9,23 +9,29 @@ connection, a few microseconds each.
 
 Only the plain case is parked, the one :class:`~._fastpath.FastReads` answers itself: a GET
 of ``/openqq/check_event`` with a numeric ``since``, no body, the token right, HTTP/1.1 kept
-alive, not pipelined, and nothing to answer yet. Everything else (the original's drain
+alive, no other request of the connection waiting before it, and nothing to answer yet.
+Requests pipelined behind a parked one wait for its answer, then go to a worker. Everything else (the original's drain
 ``check_event`` included) goes to the worker threads as before, and the answer bytes are
 the ones the worker path writes (tests compare them).
 
 Threads: the waitress loop thread does all parking, answering and bookkeeping; one timer
 thread (``<server name>-parking``) only tells the loop when the oldest parked request is
-due, since the loop itself wakes just once a second.
+due, since the loop itself wakes just once a second. Others reach the loop through a wake-up
+pipe of our own in the loop's map, not waitress's trigger: a thread pulling that trigger
+waits on its lock while the loop runs every queued thunk, so an event's producer (the
+protocol thread) would wait for a whole answering pass.
 """
 
 from __future__ import annotations
 
 import collections
 import logging
+import os
 import threading
 import time
 from typing import Any, Callable, Dict, Optional, Tuple
 
+from waitress.trigger import trigger as _waitress_pipe
 from waitress.utilities import build_http_date
 
 from ._fastpath import CHECK_EVENT, FastReads
@@ -64,12 +70,14 @@ class ParkedPolls:
         self._timer_idle = False     # waiting with nothing parked: a new request must wake it
         self._stopping = False
         self._timer = threading.Thread(target=self._run_timer, name=name, daemon=True)
+        self._wakeup: Optional[_Wakeup] = None
 
     # --- life (any thread) ------------------------------------------------------------
     def attach(self, server: Any) -> None:
         """Take over ``server.add_task`` (waitress's hand-over of a complete request to the
-        worker pool) and start the timer thread."""
+        worker pool), add the wake-up pipe to the loop's map and start the timer thread."""
         self._server = server
+        self._wakeup = _Wakeup(server._map, self._on_wakeup)
         self._dispatch = server.add_task
         server.add_task = self._add_task
         self._buffer.add_listener(self._buffer_changed)
@@ -90,6 +98,8 @@ class ParkedPolls:
             self._timer_cv.notify_all()
         if self._timer.is_alive() and self._timer is not threading.current_thread():
             self._timer.join(timeout)
+        if self._wakeup is not None:
+            self._wakeup.close_from_any_thread()
 
     @property
     def parked(self) -> int:
@@ -115,7 +125,7 @@ class ParkedPolls:
                 self._timer_cv.notify_all()
 
     def _parkable(self, channel: Channel) -> Optional[int]:
-        """The cursor of a request that may wait parked, else None."""
+        """The cursor (as the buffer reads it) of a request that may wait parked, else None."""
         if threading.get_ident() != self._loop_ident:
             return None
         requests = channel.requests
@@ -132,19 +142,27 @@ class ParkedPolls:
         params = self._fast.check_event_params(environ)
         if not params or not params.get("since"):
             return None
-        since = int(params["since"])
+        # Fixed now, as a waiting worker fixes it: a cursor from before a restart reads from
+        # 0 and must not become valid again as new events raise the count past it.
+        cursor, ready, closed = self._buffer.cursor(int(params["since"]))
         # A worker answers at once what is already there (and a closed buffer's answer).
-        if self._buffer.closed or self._buffer.since(since, 0):
-            return None
-        return since
+        return None if ready or closed else cursor
 
     def _buffer_changed(self) -> None:
-        # On the appending thread: hand the work to the loop, once per batch of appends.
+        # On the appending thread: tell the loop, once per batch of appends.
         with self._lock:
-            if self._wake_pending or self._server is None:
+            if self._wake_pending or self._wakeup is None:
                 return
             self._wake_pending = True
-        self._pull(self._answer_ready)
+        self._wakeup.pull()
+
+    def _on_wakeup(self) -> None:
+        with self._lock:
+            wake, expire = self._wake_pending, self._expire_pending
+        if wake:
+            self._answer_ready()
+        if expire:
+            self._expire()
 
     def _answer_ready(self) -> None:
         with self._lock:
@@ -182,30 +200,39 @@ class ParkedPolls:
 
     def _answer(self, channel: Channel, response: bytes) -> None:
         """Write ``response`` and end the request the way waitress's ``HTTPChannel.service``
-        does."""
+        does; a request that cannot be ended so ends with its connection, never hangs."""
         with self._lock:
             if self._parked.pop(channel, None) is None:
                 return      # answered already (an event and the timeout in one loop turn)
-        request = channel.requests[0]
         try:
             if not channel.connected:
                 raise ConnectionError
             channel.write_soon(response)
-        except Exception:   # waitress's ClientDisconnected, or the socket already gone
+            self._end_request(channel)
+        except Exception as e:   # waitress's ClientDisconnected, the socket gone, or worse
+            if channel.connected and not isinstance(e, ConnectionError):
+                log.exception("parked polls: ending a request failed; closing its connection")
             with channel.requests_lock:
                 channel.close_when_flushed = True
                 for r in channel.requests:
                     r.close()
                 channel.requests = []
-            return
+
+    def _end_request(self, channel: Channel) -> None:
         if channel.current_outbuf_count > 0:
             # As waitress does: the next answer on this connection starts a fresh buffer.
             channel.current_outbuf_count = channel.adj.outbuf_high_watermark
-        request.close()
+        channel.requests[0].close()
         with channel.requests_lock:
             channel.requests.pop(0)
             if channel.connected and channel.requests:
                 self._dispatch(channel)
+            elif (channel.connected and channel.request is not None
+                  and channel.request.expect_continue and channel.request.headers_finished
+                  and not channel.sent_continue):
+                # A request read behind this one waits for its 100 Continue (waitress sends
+                # it at the end of service for the same reason).
+                channel.send_continue()
         channel.last_activity = time.time()
 
     # --- the timer thread -------------------------------------------------------------
@@ -233,13 +260,8 @@ class ParkedPolls:
                     self._timer_cv.wait(delay)
                     continue
                 self._expire_pending = True
-            self._pull(self._expire)
-
-    def _pull(self, thunk: Callable[[], None]) -> None:
-        try:
-            self._server.trigger.pull_trigger(thunk)
-        except OSError:   # the loop has closed its trigger: the server is shutting down
-            log.debug("parked polls: server loop gone")
+            if self._wakeup is not None:
+                self._wakeup.pull()
 
 
 def _response(items: list) -> bytes:
@@ -250,3 +272,46 @@ def _response(items: list) -> bytes:
             f"Content-Type: {JSON_TYPE}\r\nDate: {build_http_date(time.time())}\r\n"
             f"Server: {SERVER_IDENT}\r\n\r\n")
     return head.encode("latin-1") + body
+
+
+class _Wakeup(_waitress_pipe):
+    """A pipe in the loop's map whose reading end calls ``on_wakeup`` on the loop thread.
+
+    ``pull`` takes no lock the loop holds, never blocks (a full pipe already means a wake-up
+    is due), and never writes once the pipe is closed: closing and pulling share a lock, so a
+    late pull cannot hit a reused descriptor.
+    """
+
+    def __init__(self, map: Dict[int, Any], on_wakeup: Callable[[], None]) -> None:
+        super().__init__(map)
+        os.set_blocking(self.trigger, False)
+        self._on_wakeup = on_wakeup
+        self._guard = threading.Lock()
+
+    def pull(self) -> None:
+        with self._guard:
+            if self._closed:
+                return
+            try:
+                os.write(self.trigger, b"x")
+            except BlockingIOError:
+                pass
+
+    def handle_read(self) -> None:
+        try:
+            self.recv(8192)
+        except OSError:
+            return
+        try:
+            self._on_wakeup()
+        except Exception:   # escaping, it would make the loop close this pipe for good
+            log.exception("parked polls: wake-up failed")
+
+    def _close(self) -> None:
+        with self._guard:
+            super()._close()
+
+    def close_from_any_thread(self) -> None:
+        # The loop normally closes it with every other channel; after the loop has ended,
+        # this frees the pipe. Closing twice is a no-op (waitress's close checks _closed).
+        self.close()

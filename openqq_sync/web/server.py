@@ -27,7 +27,7 @@ class ApiServer:
     """A waitress server bound at construction (so the port is known at once).
 
     ``serve_forever()`` runs the loop on the calling thread; ``start()`` runs it on a named
-    thread; ``close()`` (any thread, a signal handler too) makes the loop close every
+    thread; ``close()`` (any thread; see its note on signal handlers) makes the loop close every
     connection and end; ``stop()`` also waits for that.
 
     :raises OSError: the address cannot be bound.
@@ -103,7 +103,9 @@ class ApiServer:
 
     def close(self) -> None:
         """Ask the serving loop to close everything and return; does not wait. Safe from any
-        thread and from a signal handler. Idempotent."""
+        thread, but not from a signal handler that runs on the serving thread: the loop may
+        hold the trigger's lock there (``openqq run`` stops from a thread of its own).
+        Idempotent."""
         if self._stopped.is_set():
             return
         self._stopped.set()

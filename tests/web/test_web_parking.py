@@ -46,22 +46,25 @@ def _send(sock: socket.socket, path: str, version: str = "1.1", headers: Dict[st
     sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
 
 
-def _read(sock: socket.socket, pending: bytearray = None) -> Response:
-    data = pending if pending is not None else bytearray()
+def _read(sock: socket.socket, buf: bytearray = None) -> Response:
+    """One response; ``buf`` carries bytes read past it over to the next call."""
+    data = buf if buf is not None else bytearray()
     while b"\r\n\r\n" not in data:
         chunk = sock.recv(65536)
         assert chunk, f"connection closed before a response: {bytes(data)!r}"
         data += chunk
-    head, _, rest = bytes(data).partition(b"\r\n\r\n")
+    head, _, _ = bytes(data).partition(b"\r\n\r\n")
     status, *lines = head.decode("latin-1").split("\r\n")
     headers = [tuple(x.strip() for x in line.split(":", 1)) for line in lines]
-    length = int(dict(headers)["Content-Length"])
-    body = bytearray(rest)
-    while len(body) < length:
+    start = len(head) + 4
+    length = int(dict(headers).get("Content-Length", 0))
+    while len(data) < start + length:
         chunk = sock.recv(65536)
         assert chunk, "connection closed inside the body"
-        body += chunk
-    return status, headers, bytes(body[:length])
+        data += chunk
+    body = bytes(data[start:start + length])
+    del data[:start + length]
+    return status, headers, body
 
 
 def _inject(stack: LiveStack, content: str) -> None:
@@ -234,3 +237,45 @@ def test_one_failing_answer_does_not_keep_the_others_waiting(stack, monkeypatch,
         s.close()
     assert sum("第一次" in b for b in bodies) == 3 and sum("第二次" in b for b in bodies) == 1
     assert "injected answer failure" in caplog.text
+
+
+def test_a_cursor_from_before_a_restart_reads_from_the_start_however_many_events_come(tmp_path):
+    """Parked with a cursor above the buffer's count (a consumer of the previous process):
+    it reads from 0, fixed when it parks, even if the events that then arrive carry the
+    count past the old cursor before the loop answers."""
+    own = LiveStack(str(tmp_path), receiver=False, check_event_timeout=20, post_event=False)
+    try:
+        assert own.delivery.buffer.last_seq == 0          # nothing reported yet
+        sock = _connect(own)
+        _send(sock, "/openqq/check_event?since=3")
+        eventually(lambda: own.server.parked_polls == 1)
+        busy, release = threading.Event(), threading.Event()
+        own.server._server.trigger.pull_trigger(lambda: (busy.set(), release.wait(5)))
+        assert busy.wait(5)                               # the loop thread is held here
+        for n in range(5):
+            own.delivery.emit({"post_type": "event", "event": "test", "params": [n]}, drain=False)
+        release.set()
+        seqs = [item["seq"] for item in __import__("json").loads(_read(sock)[2])]
+        sock.close()
+        assert seqs == [1, 2, 3, 4, 5]
+    finally:
+        own.close()
+
+
+def test_a_request_behind_a_parked_one_gets_its_100_continue_after_the_answer(stack):
+    friend = stack.world["friends"][0]
+    body = f"uid={friend['uid']}&content=%E7%BB%A7%E7%BB%AD".encode()
+    sock = _connect(stack)
+    sock.sendall(f"GET /openqq/check_event?since={_cursor(stack)} HTTP/1.1\r\nHost: x\r\n\r\n"
+                 f"POST /openqq/send_friend_message HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                 f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\n\r\n"
+                 .encode())
+    eventually(lambda: stack.server.parked_polls == 1)
+    _inject(stack, "先答这个")
+    buf = bytearray()
+    assert "先答这个" in _read(sock, buf)[2].decode("utf-8")
+    assert _read(sock, buf)[0] == "HTTP/1.1 100 Continue"
+    sock.sendall(body)
+    status, _, answer = _read(sock, buf)
+    sock.close()
+    assert status == "HTTP/1.1 200 OK" and b'"code":0' in answer.replace(b" ", b"")
