@@ -17,22 +17,20 @@ from webkit import LiveStack, eventually, leaked_threads
 Response = Tuple[str, List[Tuple[str, str]], bytes]
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    s = LiveStack(str(tmp_path_factory.mktemp("parking")), receiver=False, check_event_timeout=20)
-    try:
-        yield s
-    finally:
-        s.close()
+def _module_stack(name: str, check_event_timeout: float):
+    @pytest.fixture(scope="module")
+    def fixture(tmp_path_factory):
+        s = LiveStack(str(tmp_path_factory.mktemp(name)), receiver=False,
+                      check_event_timeout=check_event_timeout)
+        try:
+            yield s
+        finally:
+            s.close()
+    return fixture
 
 
-@pytest.fixture(scope="module")
-def short(tmp_path_factory):
-    s = LiveStack(str(tmp_path_factory.mktemp("parking-short")), receiver=False, check_event_timeout=0.3)
-    try:
-        yield s
-    finally:
-        s.close()
+stack = _module_stack("parking", 20)
+short = _module_stack("parking-short", 0.3)
 
 
 def _connect(stack: LiveStack) -> socket.socket:
