@@ -135,7 +135,7 @@ class Loader:
             return []
         record, members = detail
         fresh = not group.members
-        changes = self._store.merge_group_detail(group, record, members)
+        changes = self._store.merge_group_detail(group, record, members, owned=True)
         if with_ext:
             changes.extend(self._group_members_ext(group, fresh=fresh))
         return changes

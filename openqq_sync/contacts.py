@@ -68,23 +68,6 @@ def _unique_index(items: Iterable[_C], keyfn: Callable[[Any], Any]) -> Dict[Any,
     return index
 
 
-def _unique_index_of(pairs: Iterable[Tuple[Any, Any]]) -> Dict[Any, Any]:
-    """``_unique_index`` over ``(key, item)`` pairs; no keyfn call per item (a large
-    world matches 100,000 members by key at login)."""
-    index: Dict[Any, Any] = {}
-    dup = set()
-    for key, item in pairs:
-        try:
-            if key in index:
-                dup.add(key)
-        except TypeError:   # a list or dict from a garbled answer: matches nothing
-            continue
-        index[key] = item
-    for key in dup:
-        del index[key]
-    return index
-
-
 def _writes(method: Callable[..., Any]) -> Callable[..., Any]:
     """Mark a store writer: the version rises after it ran, under the same lock, so a
     reader that saw the old version never keeps an answer built from the new state."""
@@ -253,7 +236,7 @@ class ContactStore:
             return changes, added
 
     def _merge_members(self, owner: Any, records: Sequence[Record], make: Callable[[Record], _C],
-                       link: str, kind: str, owner_kw: str) -> List[Change]:
+                       link: str, kind: str, owner_kw: str, owned: bool = False) -> List[Change]:
         if not records:
             # An empty list from the service is ignored (no mass lose_*), 6.10.
             if not owner.members_loaded:
@@ -262,7 +245,7 @@ class ContactStore:
         if not owner.members:
             # A first load (the whole login load of a large world: 100,000 members) reports
             # nothing (6.10): the objects are built in one plain loop, no diff.
-            owner._set_members(self._build_members(owner, records, make, link))
+            owner._set_members(self._build_members(owner, records, make, link, owned))
             return []
         current = {_key(m.get("id")): m for m in owner.members}
 
@@ -280,15 +263,17 @@ class ContactStore:
         owner._set_members(merged)   # already keyed by _key(id)
         return out
 
-    def _build_members(self, owner: Any, records: Iterable[Record], cls: Any, link: str) -> Dict[Any, Any]:
+    def _build_members(self, owner: Any, records: Iterable[Record], cls: Any, link: str,
+                       owned: bool = False) -> Dict[Any, Any]:
         """Member objects of ``cls`` around copies of ``records`` (the caller's records stay
-        untouched), keyed by ``_key(id)``; a later duplicate id wins, as in ``_diff``."""
+        untouched) or, ``owned``, around the records themselves; keyed by ``_key(id)``, a
+        later duplicate id wins, as in ``_diff``."""
         out: Dict[Any, Any] = {}
         new = cls.adopt_new
         # Texts that repeat across the members (sex, state...) arrive shared by the
         # fetchers (protocol/contacts.py), which know which fields are the service's text.
         for record in records:
-            data = dict(record)
+            data = record if owned else dict(record)
             data[link] = owner
             key = data.get("id")
             out[key if type(key) is int else _key(key)] = new(data, self)
@@ -296,13 +281,18 @@ class ContactStore:
 
     @_writes
     def merge_group_detail(self, group: Group, record: Optional[Record],
-                           members: Sequence[Record]) -> List[Change]:
-        """Apply get_group_info_ext2 (6.4): group fields, then the member list diff."""
+                           members: Sequence[Record], *, owned: bool = False) -> List[Change]:
+        """Apply get_group_info_ext2 (6.4): group fields, then the member list diff.
+
+        :param owned: the caller gives the member records up (a fetcher's fresh output): a
+            first load builds the members around them instead of copies.
+        """
         with self._lock:
             changes: List[Change] = []
             if record:
                 changes.extend(_property_changes(group, group.update(record)))
-            changes.extend(self._merge_members(group, members, GroupMember, "_group", "group", "group"))
+            changes.extend(self._merge_members(group, members, GroupMember, "_group", "group", "group",
+                                               owned))
             return changes
 
     @_writes
@@ -355,18 +345,32 @@ class ContactStore:
         """
         cut = self.card_cut_length
 
-        def card_key(card: Any) -> Any:
-            # truncate_utf8(card, cut) or "", without the call for what needs no cut.
-            if card is None:
-                return ""
-            if type(card) is str and len(card) * 4 < cut:
-                return card
-            return truncate_utf8(card, cut) or ""
+        def index(datas: Iterable[Record], items: Iterable[Any]) -> Dict[Any, Any]:
+            """``_unique_index`` by ``(name, truncate_utf8(card, cut) or "")``, written out:
+            a large world matches 100,000 members at login."""
+            out: Dict[Any, Any] = {}
+            dup = set()
+            for data, item in zip(datas, items):
+                card = data.get("card")
+                if card is None:
+                    card = ""
+                elif type(card) is not str or len(card) * 4 >= cut:   # else nothing to cut
+                    card = truncate_utf8(card, cut) or ""
+                key = (data.get("name"), card)
+                try:
+                    if key in out:
+                        dup.add(key)
+                except TypeError:   # a list or dict from a garbled answer: matches nothing
+                    continue
+                out[key] = item
+            for key in dup:
+                del out[key]
+            return out
 
         with self._lock:
-            ours = _unique_index_of(((m._data.get("name"), card_key(m._data.get("card"))), m)
-                                    for m in group.members)
-            theirs = _unique_index_of(((r.get("name"), card_key(r.get("card"))), r) for r in records)
+            members = group.members
+            ours = index([m._data for m in members], members)
+            theirs = index(records, records)
             changes: List[Change] = []
             for key, record in theirs.items():
                 member = ours.get(key)

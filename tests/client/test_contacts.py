@@ -116,6 +116,22 @@ def test_a_first_member_load_builds_the_members_and_leaves_the_records_alone():
     assert _names(changes) == ["group_member_property_change", "lose_group_member"]
 
 
+def test_an_owned_first_load_builds_the_members_around_the_records():
+    store = ContactStore()
+    store.merge_groups([{"id": 1, "name": "g"}])
+    group = store.group(1)
+    records = [{"id": 5, "name": "x", "member": 1}]
+    assert store.merge_group_detail(group, None, records, owned=True) == []
+    member = group.member(5)
+    assert member._data is records[0] and member.group is group
+    assert member.to_json() == {"id": 5, "name": "x"}
+    # A later load diffs (copies of the records), owned or not.
+    later = [{"id": 5, "name": "y"}, {"id": 6, "name": "z"}]
+    changes = store.merge_group_detail(group, None, later, owned=True)
+    assert _names(changes) == ["group_member_property_change", "new_group_member"]
+    assert later == [{"id": 5, "name": "y"}, {"id": 6, "name": "z"}]
+
+
 def test_member_ext_of_a_first_load_is_stored_without_changes():
     store = ContactStore()
     store.merge_groups([{"id": 1, "name": "g"}])
