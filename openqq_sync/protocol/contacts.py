@@ -58,13 +58,6 @@ def _decoded(text: str) -> str:
     return entity_decode(text)
 
 
-def decode_text(value: Any) -> Any:
-    """``entity_decode`` with the decoded strings shared (names of 100,000 members)."""
-    if type(value) is str:
-        return _decoded(value) if "&" in value else value
-    return entity_decode(value)
-
-
 @functools.lru_cache(maxsize=1 << 12)
 def _card(card: str, cut: int) -> str:
     return safe_truncate(entity_decode(card), cut)
@@ -218,7 +211,6 @@ def fetch_groups(t: Transport, creds: Credentials, *, blocking: bool = True,
 
 
 # --- 6.4 ------------------------------------------------------------------------------
-_PLACE_KEYS = ("province", "country", "city")
 _GINFO_DROPPED = ("fingermemo", "face", "option", "class", "flag", "members", "gid", "owner")
 
 
@@ -263,10 +255,15 @@ def fetch_group_detail(t: Transport, creds: Credentials, code: Any, *, blocking:
         rec["id"] = uin
         rec["name"] = (_decoded(nick) if "&" in nick else nick) if type(nick) is str else entity_decode(nick)
         rec["sex"] = intern(gender) if type(gender) is str else gender
-        for key in _PLACE_KEYS:
-            value = rec.get(key)
-            if type(value) is str and value:
-                rec[key] = intern(value)
+        place = rec.get("province")
+        if place and type(place) is str:
+            rec["province"] = intern(place)
+        place = rec.get("country")
+        if place and type(place) is str:
+            rec["country"] = intern(place)
+        place = rec.get("city")
+        if place and type(place) is str:
+            rec["city"] = intern(place)
         card = cards.get(uin)
         if card is None:
             rec["card"] = None

@@ -16,7 +16,7 @@ import requests
 
 from ._wire import R_QINFO, R_QINFO3, R_QUN, malformed_is_protocol_error
 from .codec import entity_decode, safe_truncate
-from .contacts import DEFAULT_CATEGORY, decode_text
+from .contacts import DEFAULT_CATEGORY, _decoded
 from .errors import ProtocolError, TransportError
 from .hashes import bkn as _bkn
 from .transport import Transport
@@ -111,6 +111,7 @@ def fetch_group_members_ext(t: Transport, group_uid: Any, user_uid: Any, *,
         if not isinstance(m, dict):
             continue
         uid = m.get("u")
+        name = m.get("n")
         key = str(uid)
         card = cards.get(key)
         if card is not None:
@@ -119,7 +120,7 @@ def fetch_group_members_ext(t: Transport, group_uid: Any, user_uid: Any, *,
             "uid": uid,
             "role": "owner" if key == owner else "admin" if key in admins else "member",
             "card": card,
-            "name": decode_text(m.get("n")),
+            "name": (_decoded(name) if "&" in name else name) if type(name) is str else entity_decode(name),
             "last_speak_time": times.get(key),
             "join_time": joins.get(key),
         })
