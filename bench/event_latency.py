@@ -67,8 +67,13 @@ def _run_api(seconds: float, mode: str, friend_uid) -> tuple:
                 conn = http.client.HTTPConnection("127.0.0.1", api.port, timeout=60)
                 since = 0
                 while not stop.is_set():
-                    conn.request("GET", f"/openqq/check_event?since={since}")
-                    items = json.loads(conn.getresponse().read())
+                    try:
+                        conn.request("GET", f"/openqq/check_event?since={since}")
+                        items = json.loads(conn.getresponse().read())
+                    except (OSError, http.client.HTTPException):
+                        if stop.is_set():
+                            return      # the API is shutting down at the end of the run
+                        raise
                     now = time.time()
                     for item in items or []:
                         since = max(since, int(item.get("seq") or 0))

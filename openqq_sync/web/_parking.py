@@ -178,6 +178,15 @@ class ParkedPolls:
             if response is not None:
                 self._answer_safely(channel, response)
 
+    def answer_all(self) -> None:
+        """Answer every parked request with what it has now (``[]`` mostly); on the loop
+        thread, just before the server closes its connections, so callers hear an answer
+        rather than a dropped connection."""
+        with self._lock:
+            parked = [(channel, since) for channel, (since, _) in self._parked.items()]
+        for channel, since in parked:
+            self._answer_safely(channel, _response(self._buffer.since(since, 0)))
+
     def _expire(self) -> None:
         now = time.monotonic()
         with self._lock:

@@ -110,8 +110,14 @@ class ApiServer:
             return
         self._stopped.set()
         # Closing must happen on the loop's own thread: hand it over through the trigger.
+        parking = self._parking
+
+        def close_all() -> None:
+            if parking is not None:
+                parking.answer_all()
+            wasyncore.close_all(self._server._map)
         try:
-            self._server.trigger.pull_trigger(lambda: wasyncore.close_all(self._server._map))
+            self._server.trigger.pull_trigger(close_all)
         except OSError:  # the loop already closed the trigger
             pass
 
