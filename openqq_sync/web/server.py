@@ -15,8 +15,8 @@ from typing import Any, Optional, Tuple
 
 from waitress import create_server
 from waitress import wasyncore
-from waitress.task import ThreadedTaskDispatcher
 
+from ._dispatch import HotThreadDispatcher
 from ._fastpath import FastReads
 from ._parking import SERVER_IDENT, ParkedPolls
 
@@ -38,7 +38,7 @@ class ApiServer:
         self.name = name
         # Our own dispatcher: waitress starts its worker threads before it binds, and a
         # failed bind would leave them running for the life of the process.
-        dispatcher = ThreadedTaskDispatcher()
+        dispatcher = HotThreadDispatcher()
         dispatcher.set_thread_count(max(4, threads))
         try:
             self._server = create_server(
