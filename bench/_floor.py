@@ -2,8 +2,7 @@
 
 ``python -m bench._floor PORT MANIFEST [THREADS]`` where MANIFEST is a JSON file
 ``{"/path?query": "<file with the body>"}``; Content-Type as the API sends it. THREADS
-(default 8) is the worker pool; the read scenario gives the API server's own (160), so
-the two differ only in the app.
+(default 8) is the worker pool, as many threads as the read scenario's clients.
 """
 
 from __future__ import annotations
