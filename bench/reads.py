@@ -13,7 +13,7 @@ from typing import List
 from ._procs import ApiServer, Proc, Sandbox, _wait_http, free_port
 from ._table import Row
 
-ROUNDS = 3
+ROUNDS = 3          # quick profile; the full one alternates twice as many shorter rounds
 # The floor is a plain waitress app with a pool as large as the load (8 clients). It used to
 # get the API's 160 threads: waitress walked the whole pool then and lost a quarter of its
 # requests/s, which made the floor easier to reach (see bench/RESULTS.md).
@@ -28,6 +28,10 @@ def _load(urls: List[str], seconds: float, concurrency: int = 8) -> dict:
 
 def run(full: bool) -> List[Row]:
     seconds = 12 if full else 3
+    # Full: 6 alternating rounds of 2 s per side. This machine's throughput swings by 2x from
+    # one minute to the next (a bare floor measured 1,780-3,900 req/s in six 3 s runs), so
+    # more, shorter rounds give each side more chances to meet a quiet moment.
+    rounds_n = 2 * ROUNDS if full else ROUNDS
     rows: List[Row] = []
     sandbox = Sandbox(world="large")
     api = None
@@ -59,8 +63,9 @@ def run(full: bool) -> List[Row]:
             for name, path in routes.items():
                 # Alternating rounds, best of each side: a burst of load from other work on
                 # the machine then hurts one round, not one side.
-                rounds = [(_load([api.url + path], seconds / ROUNDS),
-                           _load([f"http://127.0.0.1:{port}" + path], seconds / ROUNDS)) for _ in range(ROUNDS)]
+                rounds = [(_load([api.url + path], seconds / rounds_n),
+                           _load([f"http://127.0.0.1:{port}" + path], seconds / rounds_n))
+                          for _ in range(rounds_n)]
                 ours = max((r[0] for r in rounds), key=lambda x: x["rps"])
                 base = max((r[1] for r in rounds), key=lambda x: x["rps"])
                 errors = sum(r[0]["errors"] for r in rounds)
