@@ -62,6 +62,9 @@ KEYS: Dict[str, Key] = {
 
 CHECK_EVENT = "/openqq/check_event"
 
+_PARSED_MAX = 512
+_UNSEEN = object()
+
 
 class FastReads:
     """WSGI middleware: ``app.wsgi_app = FastReads(app.wsgi_app, api)``. Thread-safe."""
@@ -70,6 +73,10 @@ class FastReads:
         self.app = app
         self.api = api
         self._token: Optional[str] = getattr(api.config, "token", None) or None
+        # Query string -> parsed parameters: pollers and bots repeat the same few queries, and
+        # parsing was most of this layer's time on a search_friend (5 of 8.4 µs). Reads and
+        # writes of a dict are atomic; a full cache is simply emptied.
+        self._parsed: Dict[str, Optional[Dict[str, str]]] = {}
 
     def __call__(self, environ: Dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -94,9 +101,19 @@ class FastReads:
         """The query's parameters but the token, if the request is plain and authorized."""
         if environ.get("CONTENT_LENGTH") not in (None, "", "0") or "HTTP_TRANSFER_ENCODING" in environ:
             return None
-        params = _query(environ.get("QUERY_STRING", ""))
-        if params is None:
-            return None
+        qs = environ.get("QUERY_STRING", "")
+        if not qs:
+            params: Dict[str, str] = {}
+        else:
+            parsed = self._parsed.get(qs, _UNSEEN)
+            if parsed is _UNSEEN:
+                parsed = _query(qs)
+                if len(self._parsed) >= _PARSED_MAX:
+                    self._parsed.clear()
+                self._parsed[qs] = parsed
+            if parsed is None:
+                return None
+            params = dict(parsed)     # callers take keys out of it
         given = params.pop("access_token", None)
         if self._token is not None and not self._authorized(environ, given):
             return None

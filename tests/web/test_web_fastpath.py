@@ -180,3 +180,21 @@ def test_check_event_falls_through_for_anything_else(path):
         _emit(s, 1)
         _, by_flask = s.both(path)
         assert by_flask
+
+
+def test_a_remembered_query_is_still_checked_for_its_token_and_shape_every_time():
+    with stack() as s:
+        path = q("/openqq/search_friend", uid="11")
+        first, by_flask = s.both(path, AUTH)
+        again, by_flask = s.both(path, AUTH)
+        assert not by_flask and again == first                # parsed once, answered fast
+        _, by_flask = s.both(path, {"Authorization": "Bearer nope"})
+        assert by_flask                                       # same query, wrong token: Flask's
+        _, by_flask = s.both(path, {})
+        assert by_flask
+        bad = "/openqq/search_friend?uid=11&uid=12"
+        for _ in range(2):                                     # a refused shape stays refused
+            _, by_flask = s.both(bad, AUTH)
+            assert by_flask
+        again, by_flask = s.both(path, AUTH)
+        assert not by_flask and again == first                # and callers' pops left it intact
