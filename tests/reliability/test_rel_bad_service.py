@@ -10,6 +10,7 @@ edge cases the sandbox never produces.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 
@@ -97,6 +98,31 @@ def _garble(data, rng):
     return data
 
 
+@contextlib.contextmanager
+def _running_client(tmp_path, session_cls):
+    """A sandbox and a Client logged into it, running, whose every HTTP request goes through
+    ``session_cls`` (a requests Session subclass playing the man in the middle). Yields
+    ``(sandbox, client, recorder)``; stops all three."""
+    from relkit import Recorder, fast_config
+
+    from openqq_sync.protocol.transport import Transport
+    from openqq_sync.sandbox import SandboxServer
+
+    srv = SandboxServer(world="small", seed=1, port=0, auto_scan=0.05, auto_confirm=0.05, poll_hold=1.0,
+                        threads=16).start()
+    config = fast_config(str(tmp_path), srv.url)
+    client = Client(config, transport=Transport(config, session_factory=session_cls))
+    rec = Recorder(client)
+    try:
+        client.start()
+        assert client.wait_for_state("running", 20)
+        yield srv, client, rec
+    finally:
+        client.stop()
+        rec.close()
+        srv.stop()
+
+
 def test_garbled_contact_answers_never_stop_the_client(tmp_path):
     """A man in the middle garbles the answers of one contact endpoint at a time (the sandbox
     answers, then the JSON is mutated on its way in) over 20 refreshes: each refresh either
@@ -105,10 +131,6 @@ def test_garbled_contact_answers_never_stop_the_client(tmp_path):
     import random
 
     import requests as rq
-    from relkit import fast_config
-
-    from openqq_sync.protocol.transport import Transport
-    from openqq_sync.sandbox import SandboxServer
 
     rng = random.Random(6)
     target = {"endpoint": None}
@@ -124,13 +146,7 @@ def test_garbled_contact_answers_never_stop_the_client(tmp_path):
                     pass
             return resp
 
-    srv = SandboxServer(world="small", seed=1, port=0, auto_scan=0.05, auto_confirm=0.05, poll_hold=1.0,
-                        threads=16).start()
-    config = fast_config(str(tmp_path), srv.url)
-    client = Client(config, transport=Transport(config, session_factory=Garbling))
-    try:
-        client.start()
-        assert client.wait_for_state("running", 20)
+    with _running_client(tmp_path, Garbling) as (_, client, _):
         want = client.contacts.counts()
         for n in range(2 * len(CONTACT_ENDPOINTS)):
             target["endpoint"] = CONTACT_ENDPOINTS[n % len(CONTACT_ENDPOINTS)]
@@ -139,9 +155,6 @@ def test_garbled_contact_answers_never_stop_the_client(tmp_path):
         target["endpoint"] = None
         assert client.refresh_contacts(30)
         assert client.contacts.counts() == want
-    finally:
-        client.stop()
-        srv.stop()
 
 
 def test_a_bogus_login_answer_during_a_relogin_is_retried(tmp_path):
@@ -149,10 +162,7 @@ def test_a_bogus_login_answer_during_a_relogin_is_retried(tmp_path):
     answer carries an empty check_sig URL once: the relogin fails on it, retries with the
     backoff, and the next QR login brings the client back to running."""
     import requests as rq
-    from relkit import Recorder, fast_config, friend_uid
-
-    from openqq_sync.protocol.transport import Transport
-    from openqq_sync.sandbox import SandboxServer
+    from relkit import friend_uid
 
     bogus = {"left": 0}
 
@@ -164,14 +174,7 @@ def test_a_bogus_login_answer_during_a_relogin_is_retried(tmp_path):
                 resp._content = "ptuiCB('0','0','','0','登录成功！', 'nick');".encode("utf-8")
             return resp
 
-    srv = SandboxServer(world="small", seed=1, port=0, auto_scan=0.05, auto_confirm=0.05, poll_hold=1.0,
-                        threads=16).start()
-    config = fast_config(str(tmp_path), srv.url)
-    client = Client(config, transport=Transport(config, session_factory=Rewriting))
-    rec = Recorder(client)
-    try:
-        client.start()
-        assert client.wait_for_state("running", 20)
+    with _running_client(tmp_path, Rewriting) as (srv, client, rec):
         bogus["left"] = 1
         assert srv.world.expire_session()
         rec.wait("relogin", timeout=20)
@@ -179,10 +182,6 @@ def test_a_bogus_login_answer_during_a_relogin_is_retried(tmp_path):
         assert bogus["left"] == 0
         srv.world.inject_message("friend_message", friend_uid(srv), "after bogus")
         rec.wait("receive_message", lambda kw: kw["msg"].content == "after bogus")
-    finally:
-        client.stop()
-        rec.close()
-        srv.stop()
 
 
 def test_garbled_contact_answers_during_a_relogin_never_stop_the_client(tmp_path):
@@ -192,10 +191,7 @@ def test_garbled_contact_answers_during_a_relogin_never_stop_the_client(tmp_path
     import random
 
     import requests as rq
-    from relkit import Recorder, fast_config, friend_uid
-
-    from openqq_sync.protocol.transport import Transport
-    from openqq_sync.sandbox import SandboxServer
+    from relkit import friend_uid
 
     rng = random.Random(2)
     target = {"endpoint": None, "left": 0}
@@ -208,14 +204,7 @@ def test_garbled_contact_answers_during_a_relogin_never_stop_the_client(tmp_path
                 resp._content = json.dumps(_garble(json.loads(resp.content), rng)).encode()
             return resp
 
-    srv = SandboxServer(world="small", seed=1, port=0, auto_scan=0.05, auto_confirm=0.05, poll_hold=1.0,
-                        threads=16).start()
-    config = fast_config(str(tmp_path), srv.url)
-    client = Client(config, transport=Transport(config, session_factory=Garbling))
-    rec = Recorder(client)
-    try:
-        client.start()
-        assert client.wait_for_state("running", 20)
+    with _running_client(tmp_path, Garbling) as (srv, client, rec):
         want = client.contacts.counts()
         for n, endpoint in enumerate(("get_user_friends2", "get_group_name_list_mask2", "get_discus_list",
                                       "get_group_list")):
@@ -226,7 +215,3 @@ def test_garbled_contact_answers_during_a_relogin_never_stop_the_client(tmp_path
             rec.wait("relogin", after=n, timeout=20)
             assert client.wait_for_state("running", 20) and client.error is None, endpoint
         assert client.refresh_contacts(30) and client.contacts.counts() == want
-    finally:
-        client.stop()
-        rec.close()
-        srv.stop()
