@@ -29,7 +29,7 @@ import logging
 import os
 import threading
 import time
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from waitress.trigger import trigger as _waitress_pipe
 from waitress.utilities import build_http_date
@@ -57,7 +57,6 @@ class ParkedPolls:
         self._fast = fast
         self._buffer = fast.api.delivery.buffer
         self._timeout = float(fast.api.config.check_event_timeout)
-        self._server: Any = None
         self._dispatch: Optional[Callable[[Channel], None]] = None
         # channel -> (cursor, deadline), in parking order: with one timeout for all requests
         # that is deadline order, so the timer only ever looks at the first.
@@ -76,7 +75,6 @@ class ParkedPolls:
     def attach(self, server: Any) -> None:
         """Take over ``server.add_task`` (waitress's hand-over of a complete request to the
         worker pool), add the wake-up pipe to the loop's map and start the timer thread."""
-        self._server = server
         self._wakeup = _Wakeup(server._map, self._on_wakeup)
         self._dispatch = server.add_task
         server.add_task = self._add_task
@@ -89,8 +87,8 @@ class ParkedPolls:
         self._loop_ident = threading.get_ident()
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop the timer thread and stop listening; idempotent. Parked requests end with
-        their connections when the server closes them."""
+        """Stop the timer thread and stop listening; idempotent. The server answers what is
+        still parked before it closes the connections (:meth:`answer_all`)."""
         self._buffer.remove_listener(self._buffer_changed)
         with self._lock:
             self._stopping = True
@@ -99,7 +97,9 @@ class ParkedPolls:
         if self._timer.is_alive() and self._timer is not threading.current_thread():
             self._timer.join(timeout)
         if self._wakeup is not None:
-            self._wakeup.close_from_any_thread()
+            # The loop normally closed it with every other channel; after the loop has ended
+            # this frees the pipe (closing twice is a no-op).
+            self._wakeup.close()
 
     @property
     def parked(self) -> int:
@@ -168,15 +168,7 @@ class ParkedPolls:
         with self._lock:
             self._wake_pending = False
             parked = [(channel, since) for channel, (since, _) in self._parked.items()]
-        closed = self._buffer.closed
-        bodies: Dict[int, Optional[bytes]] = {}
-        for channel, since in parked:
-            if since not in bodies:
-                items = self._buffer.since(since, 0)
-                bodies[since] = _response(items) if items or closed else None
-            response = bodies[since]
-            if response is not None:
-                self._answer_safely(channel, response)
+        self._answer_each(parked, only_news=not self._buffer.closed)
 
     def answer_all(self) -> None:
         """Answer every parked request with what it has now (``[]`` mostly); on the loop
@@ -184,8 +176,7 @@ class ParkedPolls:
         rather than a dropped connection."""
         with self._lock:
             parked = [(channel, since) for channel, (since, _) in self._parked.items()]
-        for channel, since in parked:
-            self._answer_safely(channel, _response(self._buffer.since(since, 0)))
+        self._answer_each(parked, only_news=False)
 
     def _expire(self) -> None:
         now = time.monotonic()
@@ -197,8 +188,19 @@ class ParkedPolls:
                     break
                 due.append((channel, since))
             self._timer_cv.notify_all()
-        for channel, since in due:
-            self._answer_safely(channel, _response(self._buffer.since(since, 0)))
+        self._answer_each(due, only_news=False)
+
+    def _answer_each(self, parked: List[Tuple[Channel, int]], *, only_news: bool) -> None:
+        """Answer each ``(channel, cursor)``, encoding once per cursor; with ``only_news``
+        a cursor with nothing after it stays parked."""
+        responses: Dict[int, Optional[bytes]] = {}
+        for channel, since in parked:
+            if since not in responses:
+                items = self._buffer.since(since, 0)
+                responses[since] = _response(items) if items or not only_news else None
+            response = responses[since]
+            if response is not None:
+                self._answer_safely(channel, response)
 
     def _answer_safely(self, channel: Channel, response: bytes) -> None:
         # One broken connection must not keep the rest of a pass unanswered.
@@ -319,8 +321,3 @@ class _Wakeup(_waitress_pipe):
     def _close(self) -> None:
         with self._guard:
             super()._close()
-
-    def close_from_any_thread(self) -> None:
-        # The loop normally closes it with every other channel; after the loop has ended,
-        # this frees the pipe. Closing twice is a no-op (waitress's close checks _closed).
-        self.close()
