@@ -153,8 +153,7 @@ class EventBuffer:
         consumer would miss everything up to its old number. Thread-safe.
         """
         with self._lock:
-            if seq > self._last_seq:
-                seq = 0
+            seq = self._reading_from(seq)
             items = self._after(seq)
             if items or timeout <= 0 or not self._enter_wait():
                 return items
@@ -178,8 +177,7 @@ class EventBuffer:
         closed. A waiter that holds no thread keeps the cursor for its later reads.
         Thread-safe."""
         with self._lock:
-            if seq > self._last_seq:
-                seq = 0
+            seq = self._reading_from(seq)
             return seq, self._after(seq), self._closed
 
     def oldest_seq(self) -> Optional[int]:
@@ -189,6 +187,10 @@ class EventBuffer:
             return self._retained[0][0] if self._retained else None
 
     # --- helpers (call with the lock held) -------------------------------------------
+    def _reading_from(self, seq: int) -> int:
+        # A seq above the last one given out comes from before a restart: read from 0.
+        return 0 if seq > self._last_seq else seq
+
     def _after(self, seq: int) -> List[Item]:
         if not self._retained or self._retained[-1][0] <= seq:
             return []
