@@ -90,7 +90,7 @@ class FastReads:
                 return answer
         key_of = KEYS.get(path)
         if (key_of is not None or path == CHECK_EVENT) and environ.get("REQUEST_METHOD") == "GET":
-            body = self._cached(environ, key_of) if key_of is not None else self._check_event(environ)
+            body = self.cached_body(environ, key_of) if key_of is not None else self._check_event(environ)
             if body is not None:
                 start_response("200 OK", [("Content-Type", JSON_TYPE), ("Content-Length", str(len(body))),
                                           ("Access-Control-Allow-Origin", "*")])
@@ -136,7 +136,9 @@ class FastReads:
             return None
         return dumps(views_control.check_event(self.api, view_params)).encode("utf-8")
 
-    def _cached(self, environ: Dict[str, Any], key_of: Key) -> Optional[bytes]:
+    def cached_body(self, environ: Dict[str, Any], key_of: Key) -> Optional[bytes]:
+        """The cached answer of a read route (``key_of`` from :data:`KEYS`) this layer may
+        give, or None when Flask must answer. Never waits on a build."""
         params = self._params(environ)
         if params is None:
             return None

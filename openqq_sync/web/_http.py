@@ -88,11 +88,20 @@ def wrap_jsonp(resp: Response, callback: str) -> Response:
 def token_matches(token: str, authorization: str, x_auth_token: Optional[str], param: str) -> bool:
     """The API token check, shared by the blueprint and the fast path so both refuse and
     admit alike: a Bearer header, else X-Auth-Token, else the ``access_token`` parameter,
-    compared in constant time. Header values are the text WSGI gives."""
+    compared in constant time as UTF-8 bytes. Header values are the text WSGI gives."""
     if authorization[:7].lower() == "bearer ":
-        given = authorization[7:].strip()
+        given = _header_bytes(authorization[7:].strip())
     elif x_auth_token is not None:
-        given = x_auth_token
+        given = _header_bytes(x_auth_token)
     else:
-        given = param
-    return hmac.compare_digest(given.encode("utf-8"), token.encode("utf-8"))
+        given = param.encode("utf-8")
+    return hmac.compare_digest(given, token.encode("utf-8"))
+
+
+def _header_bytes(text: str) -> bytes:
+    # WSGI hands a header over as its bytes decoded as latin-1; those bytes are the client's
+    # UTF-8, so a Chinese token works in a header as it does in the query string.
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:     # not from a WSGI server: already real text
+        return text.encode("utf-8")

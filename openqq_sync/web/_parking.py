@@ -32,18 +32,14 @@ import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from waitress.trigger import trigger as _waitress_pipe
-from waitress.utilities import build_http_date
 
 from ._fastpath import CHECK_EVENT, FastReads
-from ._http import JSON_TYPE, dumps
+from ._http import dumps
+from ._wire import environ_of, ok_answer, plain_keep_alive_get
 
 log = logging.getLogger(__name__)
 
 Channel = Any   # waitress.channel.HTTPChannel
-
-#: waitress's ``ident``, which ApiServer sets; waitress writes it as the Server header.
-SERVER_IDENT = "openqq-sync"
-
 
 class ParkedPolls:
     """Parks cursor long-polls of one waitress server. Thread-safe where stated; the rest
@@ -132,13 +128,9 @@ class ParkedPolls:
         if len(requests) != 1:
             return None
         request = requests[0]
-        if (request.command != "GET" or request.path != CHECK_EVENT or request.version != "1.1"
-                or request.error or request.chunked or request.expect_continue
-                or request.headers.get("CONNECTION", "").lower() not in ("", "keep-alive")):
+        if request.path != CHECK_EVENT or not plain_keep_alive_get(request):
             return None
-        environ = {"QUERY_STRING": request.query, "CONTENT_LENGTH": str(request.content_length or ""),
-                   "HTTP_AUTHORIZATION": request.headers.get("AUTHORIZATION", ""),
-                   "HTTP_X_AUTH_TOKEN": request.headers.get("X_AUTH_TOKEN")}
+        environ = environ_of(request)
         params = self._fast.check_event_params(environ)
         if not params or not params.get("since"):
             return None
@@ -276,13 +268,7 @@ class ParkedPolls:
 
 
 def _response(items: list) -> bytes:
-    """The whole HTTP answer, headers as waitress writes them for the worker path's
-    (FastReads) status and headers: sorted, with its Date and Server."""
-    body = dumps(items).encode("utf-8")
-    head = (f"HTTP/1.1 200 OK\r\nAccess-Control-Allow-Origin: *\r\nContent-Length: {len(body)}\r\n"
-            f"Content-Type: {JSON_TYPE}\r\nDate: {build_http_date(time.time())}\r\n"
-            f"Server: {SERVER_IDENT}\r\n\r\n")
-    return head.encode("latin-1") + body
+    return ok_answer(dumps(items).encode("utf-8"))
 
 
 class _Wakeup(_waitress_pipe):

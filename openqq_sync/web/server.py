@@ -4,7 +4,8 @@ The thread pool is sized by ``config.threads`` (default 160). A held plain check
 long-poll occupies one thread, so the pool must exceed the waiters allowed
 (:func:`~openqq_sync.delivery.hub.max_waiters_for`) with room for every other call; held
 ``check_event?since=`` requests of our own app wait parked on the loop thread instead
-(:mod:`._parking`) and take no worker.
+(:mod:`._parking`) and take no worker, and its cached reads are answered by the loop thread
+at once (:mod:`._inline`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from waitress import wasyncore
 
 from ._dispatch import HotThreadDispatcher
 from ._fastpath import FastReads
-from ._parking import SERVER_IDENT, ParkedPolls
+from ._inline import InlineReads
+from ._parking import ParkedPolls
+from ._wire import SERVER_IDENT
 
 log = logging.getLogger(__name__)
 
@@ -50,12 +53,17 @@ class ApiServer:
         except BaseException:
             dispatcher.shutdown(cancel_pending=True, timeout=5)
             raise
-        # Our own app (create_app) gets its cursor long-polls parked off the worker pool.
+        # Our own app (create_app) gets its cursor long-polls parked off the worker pool and
+        # its cached reads answered on the loop thread; inline goes on last, so it looks first.
         fast = getattr(app, "wsgi_app", None)
         self._parking: Optional[ParkedPolls] = None
-        if isinstance(fast, FastReads) and getattr(fast.api, "delivery", None) is not None:
-            self._parking = ParkedPolls(fast, name=f"{name}-parking")
-            self._parking.attach(self._server)
+        self._inline: Optional[InlineReads] = None
+        if isinstance(fast, FastReads):
+            if getattr(fast.api, "delivery", None) is not None:
+                self._parking = ParkedPolls(fast, name=f"{name}-parking")
+                self._parking.attach(self._server)
+            self._inline = InlineReads(fast)
+            self._inline.attach(self._server)
         self._thread: Optional[threading.Thread] = None
         self._stopped = threading.Event()
         self._done = threading.Event()
@@ -72,6 +80,11 @@ class ApiServer:
         return self._parking.parked if self._parking is not None else 0
 
     @property
+    def inline_answers(self) -> int:
+        """Cached reads answered by the loop thread without a worker so far."""
+        return self._inline.answered if self._inline is not None else 0
+
+    @property
     def port(self) -> int:
         return self.address[1]
 
@@ -85,8 +98,9 @@ class ApiServer:
     def serve_forever(self) -> None:
         """Run until :meth:`stop` (or KeyboardInterrupt/SystemExit in the main thread)."""
         self._serving = True
-        if self._parking is not None:
-            self._parking.loop_started()
+        for loop_side in (self._parking, self._inline):
+            if loop_side is not None:
+                loop_side.loop_started()
         try:
             self._server.run()
         finally:

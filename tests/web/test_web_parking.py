@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import socket
 import threading
-from typing import Dict, List, Tuple
 
 import pytest
 
 from webkit import LiveStack, eventually, leaked_threads
-
-Response = Tuple[str, List[Tuple[str, str]], bytes]
+from webkit.rawhttp import connect, read as _read, send as _send, without_date
 
 
 def _module_stack(name: str, check_event_timeout: float):
@@ -34,35 +32,7 @@ short = _module_stack("parking-short", 0.3)
 
 
 def _connect(stack: LiveStack) -> socket.socket:
-    host, port = stack.server.address
-    return socket.create_connection((host, port), timeout=30)
-
-
-def _send(sock: socket.socket, path: str, version: str = "1.1", headers: Dict[str, str] = None) -> None:
-    lines = [f"GET {path} HTTP/{version}", "Host: 127.0.0.1"]
-    lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
-    sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
-
-
-def _read(sock: socket.socket, buf: bytearray = None) -> Response:
-    """One response; ``buf`` carries bytes read past it over to the next call."""
-    data = buf if buf is not None else bytearray()
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(65536)
-        assert chunk, f"connection closed before a response: {bytes(data)!r}"
-        data += chunk
-    head, _, _ = bytes(data).partition(b"\r\n\r\n")
-    status, *lines = head.decode("latin-1").split("\r\n")
-    headers = [tuple(x.strip() for x in line.split(":", 1)) for line in lines]
-    start = len(head) + 4
-    length = int(dict(headers).get("Content-Length", 0))
-    while len(data) < start + length:
-        chunk = sock.recv(65536)
-        assert chunk, "connection closed inside the body"
-        data += chunk
-    body = bytes(data[start:start + length])
-    del data[:start + length]
-    return status, headers, body
+    return connect(stack.server.address)
 
 
 def _inject(stack: LiveStack, content: str) -> None:
@@ -86,7 +56,6 @@ def test_a_parked_answer_is_the_worker_answer_byte_for_byte(stack):
     _send(sock, f"/openqq/check_event?since={since}")
     worker = _read(sock)
     sock.close()
-    without_date = lambda r: (r[0], [h for h in r[1] if h[0] != "Date"], r[2])   # noqa: E731
     assert without_date(parked) == without_date(worker)
     assert parked[0] == "HTTP/1.1 200 OK" and [h[0] for h in parked[1]] == [
         "Access-Control-Allow-Origin", "Content-Length", "Content-Type", "Date", "Server"]

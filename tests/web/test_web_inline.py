@@ -1,0 +1,219 @@
+"""Cached reads answered by waitress's loop thread without a worker (web/_inline.py).
+
+Raw HTTP/1.1 over loopback, so the bytes of an inline answer can be compared with the ones a
+worker writes for the same request, and requests can be pipelined.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+
+import pytest
+
+from openqq_sync.web import _inline
+from openqq_sync.web._fastpath import KEYS
+from openqq_sync.web._wire import ok_answer
+from webkit import LiveStack, eventually
+from webkit.rawhttp import connect, read, request_bytes, send, without_date
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    s = LiveStack(str(tmp_path_factory.mktemp("inline")), receiver=False)
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+def _connect(stack: LiveStack) -> socket.socket:
+    return connect(stack.server.address)
+
+
+def _read_after(stack: LiveStack, sock: socket.socket, path: str, **kw):
+    """(response, answered inline?) for one request on ``sock``."""
+    before = stack.server.inline_answers
+    send(sock, path, **kw)
+    response = read(sock)
+    return response, stack.server.inline_answers > before
+
+
+def _warm(stack: LiveStack, path: str) -> None:
+    # The first request of a key is built (and cached) by Flask on a worker.
+    stack.get(path)
+
+
+SEARCH = "/openqq/search_friend?name={name}"
+
+
+@pytest.mark.parametrize("path", ["/openqq/get_friend_info", "/openqq/get_group_basic_info",
+                                  "/openqq/get_group_info", "/openqq/get_discuss_info"])
+def test_an_inline_answer_is_the_worker_answer_byte_for_byte(stack, monkeypatch, path):
+    _warm(stack, path)
+    sock = _connect(stack)
+    inline, was_inline = _read_after(stack, sock, path)
+    assert was_inline
+    monkeypatch.setattr(_inline, "INLINE_MAX", 0)      # now a worker (FastReads) answers it
+    worker, was_inline = _read_after(stack, sock, path)
+    sock.close()
+    assert not was_inline
+    assert without_date(inline) == without_date(worker)
+    assert inline[0] == "HTTP/1.1 200 OK" and [h[0] for h in inline[1]] == [
+        "Access-Control-Allow-Origin", "Content-Length", "Content-Type", "Date", "Server"]
+    assert json.loads(inline[2]) == stack.get(path)
+
+
+def test_a_chinese_search_round_trips_and_a_change_shows_on_the_next_call(stack):
+    friend = next(f for f in stack.world["friends"] if f["uid"])
+    path = f"/openqq/search_friend?uid={friend['uid']}"
+    _warm(stack, path)
+    sock = _connect(stack)
+    (_, _, body), was_inline = _read_after(stack, sock, path)
+    assert was_inline and [f["id"] for f in json.loads(body)] == [friend["id"]]
+    stack.sandbox.world.rename_friend(friend["uid"], name="内联 <改名> & 😀")
+    stack.client.refresh_contacts()
+    # The contacts changed: the cached bytes are stale, so Flask answers (and caches anew).
+    (_, _, body), was_inline = _read_after(stack, sock, path)
+    assert not was_inline
+    assert json.loads(body)[0]["name"] == "内联 <改名> & 😀"
+    assert "内联 <改名> & 😀".encode("utf-8") in body          # raw UTF-8, no \\u escapes
+    (_, _, again), was_inline = _read_after(stack, sock, path)
+    sock.close()
+    assert was_inline and again == body
+
+
+def test_pipelined_requests_are_answered_in_order_whoever_answers_each(stack):
+    paths = ["/openqq/get_friend_info", "/openqq/get_user_info", "/openqq/get_group_basic_info",
+             "/openqq/search_friend?name=%E6%97%A0%E6%AD%A4%E4%BA%BA", "/openqq/get_friend_info"]
+    for p in ("/openqq/get_friend_info", "/openqq/get_group_basic_info"):
+        _warm(stack, p)
+    sock = _connect(stack)
+    before = stack.server.inline_answers
+    sock.sendall(b"".join(request_bytes(p) for p in paths))
+    buf = bytearray()
+    bodies = [json.loads(read(sock, buf)[2]) for _ in paths]
+    sock.close()
+    assert stack.server.inline_answers > before
+    assert bodies[0] == bodies[4] == stack.get(paths[0])
+    assert bodies[1]["uid"] == stack.world["account"]["uid"]
+    assert bodies[2] == stack.get(paths[2])
+    assert bodies[3] == {"code": 100, "status": "object not found"}
+
+
+def test_a_slow_reader_pipelining_big_answers_gets_every_one_in_order(stack):
+    # About 8 MB of answers asked for at once and read only afterwards: more than the
+    # socket buffers hold, so the loop stops queueing at INLINE_MAX and leaves the rest to
+    # workers, which wait for the reader.
+    path, other = "/openqq/get_group_info", "/openqq/get_user_info"
+    _warm(stack, path)
+    sock = _connect(stack)
+    paths = [path if n % 10 else other for n in range(300)]
+    before = stack.server.inline_answers
+    sock.sendall(b"".join(request_bytes(p) for p in paths))
+    buf = bytearray()
+    bodies = [read(sock, buf)[2] for _ in paths]
+    inline = stack.server.inline_answers - before
+    sock.close()
+    want = json.dumps(stack.get(path), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    assert len(want) * 270 > 6_000_000
+    assert [b for b, p in zip(bodies, paths) if p == path] == [want] * 270
+    assert all(json.loads(b)["uid"] == stack.world["account"]["uid"] for b, p in zip(bodies, paths) if p == other)
+    assert 0 < inline < 270
+
+
+class _Channel:
+    """What _answer_for reads of a waitress channel, around a real parsed request."""
+
+    def __init__(self, raw: bytes, unsent: int) -> None:
+        from waitress.adjustments import Adjustments
+        from waitress.parser import HTTPRequestParser
+        request = HTTPRequestParser(Adjustments())
+        request.received(raw)
+        assert request.completed
+        self.requests = [request]
+        self.requests_lock = threading.Lock()
+        self.connected = True
+        self.total_outbufs_len = unsent
+
+
+def test_the_loop_thread_never_queues_output_past_inline_max(stack, monkeypatch):
+    path = "/openqq/get_group_basic_info"
+    _warm(stack, path)
+    inline = _inline.InlineReads(stack.app.wsgi_app)
+    inline.loop_started()
+    answer_size = len(ok_answer(stack.app.wsgi_app.cached_body({}, KEYS[path])))
+    monkeypatch.setattr(_inline, "INLINE_MAX", 10 * answer_size)
+    for unsent, answered in ((0, True), (9 * answer_size, True), (9 * answer_size + 1, False)):
+        channel = _Channel(request_bytes(path), unsent)
+        with channel.requests_lock:       # as HTTPChannel.received holds it
+            assert (inline._answer_for(channel) is not None) is answered, unsent
+    # Not from received (the lock free), nor from another thread: never.
+    channel = _Channel(request_bytes(path), 0)
+    assert inline._answer_for(channel) is None
+    with channel.requests_lock:
+        result = []
+        t = threading.Thread(target=lambda: result.append(inline._answer_for(channel)))
+        t.start()
+        t.join()
+    assert result == [None]
+
+
+@pytest.mark.parametrize("version, headers", [("1.1", {"Connection": "close"}), ("1.0", {}),
+                                              ("1.1", {"Expect": "100-continue"})])
+def test_requests_outside_the_plain_case_go_to_a_worker(stack, version, headers):
+    path = "/openqq/get_group_basic_info"
+    _warm(stack, path)
+    sock = _connect(stack)
+    response, was_inline = _read_after(stack, sock, path, version=version, headers=headers)
+    assert not was_inline
+    assert response[0] in (f"HTTP/{version} 200 OK", "HTTP/1.1 100 Continue")
+    sock.close()
+
+
+def test_parameters_the_fast_path_does_not_know_go_to_flask(stack):
+    path = "/openqq/get_friend_info"
+    _warm(stack, path)
+    sock = _connect(stack)
+    (status, headers, body), was_inline = _read_after(stack, sock, path + "?datatype=jsonp&callback=cb")
+    sock.close()
+    assert not was_inline and body.startswith(b"cb(")
+
+
+def test_with_a_token_only_an_authorized_request_is_answered_inline(tmp_path):
+    own = LiveStack(str(tmp_path), receiver=False, token="内联-s3cret")
+    try:
+        path = "/openqq/get_group_basic_info"
+        own.get(path, access_token="内联-s3cret")
+        sock = _connect(own)
+        (status, _, body), was_inline = _read_after(own, sock, path, headers={"Authorization": "Bearer wrong"})
+        assert status == "HTTP/1.1 401 UNAUTHORIZED" and not was_inline
+        sock.close()
+        sock = _connect(own)
+        (status, _, body), was_inline = _read_after(
+            own, sock, path + "?access_token=%E5%86%85%E8%81%94-s3cret")
+        assert status == "HTTP/1.1 200 OK" and was_inline
+        (status, _, body), was_inline = _read_after(own, sock, path,
+                                                    headers={"X-Auth-Token": "内联-s3cret".encode().decode("latin-1")})
+        assert status == "HTTP/1.1 200 OK" and was_inline
+        sock.close()
+    finally:
+        own.close()
+
+
+def test_a_client_that_is_not_running_gets_flasks_answer(tmp_path):
+    own = LiveStack(str(tmp_path), receiver=False)
+    try:
+        path = "/openqq/get_friend_info"
+        own.get(path)
+        own.client.stop()
+        eventually(lambda: own.client.state != "running")
+        sock = _connect(own)
+        (status, _, body), was_inline = _read_after(own, sock, path)
+        sock.close()
+        assert not was_inline
+        # The original answers 200 with its code inside (protocol document 11.2).
+        assert status == "HTTP/1.1 200 OK" and json.loads(body)["status"] == "client not running"
+    finally:
+        own.close()
