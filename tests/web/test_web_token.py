@@ -45,3 +45,17 @@ def test_bearer_header_or_access_token_parameter_let_in(api):
 def test_preflight_needs_no_token(api):
     r = requests.options(api + "/openqq/get_client_info", timeout=5)
     assert r.status_code == 200 and r.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_a_chinese_token_works_in_either_header_and_the_query():
+    token = "令牌-s3cret"
+    with stub_api(StubClient(state="running"), token=token) as (server, client, app):
+        raw = token.encode("utf-8")       # what a client puts on the wire for a header
+        for headers in ({"Authorization": b"Bearer " + raw}, {"X-Auth-Token": raw}):
+            r = requests.get(server.url + "/openqq/get_client_info", headers=headers, timeout=5)
+            assert r.status_code == 200 and r.json()["code"] == 0, headers
+        r = requests.get(server.url + "/openqq/get_client_info", params={"access_token": token}, timeout=5)
+        assert r.json()["code"] == 0
+        wrong = "令牌-s3creT".encode("utf-8")
+        r = requests.get(server.url + "/openqq/get_client_info", headers={"X-Auth-Token": wrong}, timeout=5)
+        assert r.status_code == 401 and r.json() == AUTH_FAILURE
