@@ -2,16 +2,21 @@
 
 Once :class:`~._fastpath.FastReads` holds a read route's answer as bytes, answering costs a
 few microseconds; handing the request to a worker thread and back cost most of a request's
-~300 µs: the pool's condition, a thread switch and the GIL handed over, a full WSGI environ,
-the trigger pipe to wake the loop and another turn of its select. The loop thread that has
-just parsed such a request now looks the answer up and writes it to the connection at once.
+~400 µs of CPU: the pool's condition, a thread switch and the GIL handed over, a full WSGI
+environ, the trigger pipe to wake the loop and another turn of its select. The loop thread
+that has just parsed such a request now looks the answer up and queues it on the connection
+at once.
+
+The cached bytes are queued as they are, not copied: a worker's write copies an answer into
+the connection's buffer, and past 1 MB waitress spills that buffer to a temporary file, so a
+large world's 21 MB ``get_group_info`` cost a 21 MB file write and read per request. Here
+any number of connections send from the one cached object. Nothing here waits: the loop
+sends what the socket takes and the rest on later turns, as it does for a worker's answer.
 
 Only what FastReads would answer from its cache is answered here (same rules: token,
 parameters, ``running``, the contacts' current version), and only as a plain kept-alive
 HTTP/1.1 GET (:func:`._wire.plain_keep_alive_get`); a cache miss and everything else go to a
-worker unchanged. The bytes are the ones a worker writes (tests compare them). Answers over
-:data:`INLINE_MAX`, or that would pile a connection's unsent output past it, go to a worker
-too: the loop thread must never wait for a slow reader, and a worker's write does.
+worker unchanged. The bytes are the ones a worker writes (tests compare them).
 """
 
 from __future__ import annotations
@@ -21,17 +26,14 @@ import threading
 import time
 from typing import Any, Callable, Optional
 
+from waitress.buffers import OverflowableBuffer
+
 from ._fastpath import KEYS, FastReads
-from ._wire import environ_of, ok_answer, plain_keep_alive_get
+from ._wire import environ_of, ok_head, plain_keep_alive_get
 
 log = logging.getLogger(__name__)
 
 Channel = Any   # waitress.channel.HTTPChannel
-
-#: Largest unsent output (this answer included) a connection may hold for the loop thread to
-#: answer; far below waitress's outbuf_high_watermark (16 MB), where a write would wait.
-INLINE_MAX = 1 << 20
-
 
 class InlineReads:
     """Takes over ``server.add_task`` for the loop thread's cached reads. ``attach`` after any
@@ -53,16 +55,16 @@ class InlineReads:
 
     def _add_task(self, channel: Channel) -> None:
         try:
-            answer = self._answer_for(channel)
+            body = self._body_for(channel)
         except Exception:   # whatever went wrong, a worker can still answer the request
             log.exception("inline reads: cannot judge a request; a worker takes it")
-            answer = None
-        if answer is None:
+            body = None
+        if body is None:
             self._dispatch(channel)
             return
-        self._write(channel, answer)
+        self._write(channel, body)
 
-    def _answer_for(self, channel: Channel) -> Optional[bytes]:
+    def _body_for(self, channel: Channel) -> Optional[bytes]:
         # On the loop thread add_task is called from HTTPChannel.received, which holds the
         # channel's requests_lock (a plain Lock): _write relies on that.
         if threading.get_ident() != self._loop_ident or not channel.requests_lock.locked():
@@ -74,20 +76,61 @@ class InlineReads:
         key_of = KEYS.get(request.path)
         if key_of is None or not plain_keep_alive_get(request):
             return None
-        body = self._fast.cached_body(environ_of(request), key_of)
-        if body is None:
-            return None
-        answer = ok_answer(body)
-        return answer if channel.total_outbufs_len + len(answer) <= INLINE_MAX else None
+        return self._fast.cached_body(environ_of(request), key_of)
 
-    def _write(self, channel: Channel, answer: bytes) -> None:
-        """Queue the answer and end the request as ``HTTPChannel.service`` does; the loop
-        sends it on its next turn (or now, for a large one: ``write_soon`` flushes then)."""
-        self.answered += 1       # first: a large answer may reach the client inside write_soon
-        channel.write_soon(answer)
-        if channel.current_outbuf_count > 0:
-            # As waitress does: the next answer on this connection starts a fresh buffer.
-            channel.current_outbuf_count = channel.adj.outbuf_high_watermark
+    def _write(self, channel: Channel, body: bytes) -> None:
+        """Queue the answer and end the request as ``HTTPChannel.service`` does, then send
+        what the socket takes now (as ``write_soon`` would, without its wait for a slow
+        reader: the rest goes out on the loop's later turns)."""
+        self.answered += 1       # first: the answer may reach the client in the flush below
+        head = ok_head(len(body))
+        with channel.outbuf_lock:
+            channel.outbufs.append(_Parts(head, body))
+            # waitress keeps a writable buffer last; a fresh one, as each request gets.
+            channel.outbufs.append(OverflowableBuffer(channel.adj.outbuf_overflow))
+            channel.current_outbuf_count = 0
+            channel.total_outbufs_len += len(head) + len(body)
+            channel._flush_exception(channel._flush_some, do_close=False)
         request = channel.requests.pop(0)
         request.close()
         channel.last_activity = time.time()
+
+
+class _Parts:
+    """An outbuf over bytes that are shared, not copied: what waitress's channel asks of one
+    (``__len__``, ``get``, ``skip``, ``close``)."""
+
+    __slots__ = ("_parts", "_at", "_left")
+
+    def __init__(self, *parts: bytes) -> None:
+        self._parts = [memoryview(p) for p in parts if p]
+        self._at = 0                 # offset into the first part
+        self._left = sum(len(p) for p in self._parts)
+
+    def __len__(self) -> int:
+        return self._left
+
+    def get(self, numbytes: int = -1, skip: bool = False) -> memoryview:
+        if not self._parts:
+            return memoryview(b"")
+        first = self._parts[0]
+        end = len(first) if numbytes < 0 else min(len(first), self._at + numbytes)
+        chunk = first[self._at:end]
+        if skip:
+            self.skip(len(chunk))
+        return chunk
+
+    def skip(self, numbytes: int, allow_prune: bool = False) -> None:
+        self._left -= numbytes
+        while numbytes and self._parts:
+            first_left = len(self._parts[0]) - self._at
+            if numbytes < first_left:
+                self._at += numbytes
+                return
+            numbytes -= first_left
+            self._parts.pop(0)
+            self._at = 0
+
+    def close(self) -> None:
+        self._parts = []
+        self._left = 0

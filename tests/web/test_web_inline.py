@@ -14,7 +14,6 @@ import pytest
 
 from openqq_sync.web import _inline
 from openqq_sync.web._fastpath import KEYS
-from openqq_sync.web._wire import ok_answer
 from webkit import LiveStack, eventually
 from webkit.rawhttp import connect, read, request_bytes, send, without_date
 
@@ -55,7 +54,7 @@ def test_an_inline_answer_is_the_worker_answer_byte_for_byte(stack, monkeypatch,
     sock = _connect(stack)
     inline, was_inline = _read_after(stack, sock, path)
     assert was_inline
-    monkeypatch.setattr(_inline, "INLINE_MAX", 0)      # now a worker (FastReads) answers it
+    monkeypatch.setattr(_inline, "KEYS", {})      # now a worker (FastReads) answers it
     worker, was_inline = _read_after(stack, sock, path)
     sock.close()
     assert not was_inline
@@ -103,30 +102,48 @@ def test_pipelined_requests_are_answered_in_order_whoever_answers_each(stack):
 
 
 def test_a_slow_reader_pipelining_big_answers_gets_every_one_in_order(stack):
-    # About 8 MB of answers asked for at once and read only afterwards: more than the
-    # socket buffers hold, so the loop stops queueing at INLINE_MAX and leaves the rest to
-    # workers, which wait for the reader.
+    # About 8 MB of answers asked for at once and read only afterwards, more than the socket
+    # buffers hold: the loop queues what it has read without waiting for the reader (a
+    # worker's write would wait), reads on as the reader catches up, and sends in order.
     path, other = "/openqq/get_group_info", "/openqq/get_user_info"
     _warm(stack, path)
     sock = _connect(stack)
-    paths = [path if n % 10 else other for n in range(300)]
+    # (Behind a request a worker serves, the rest of a pipeline goes to workers in turn.)
+    paths = [path] * 270 + [other] * 30
     before = stack.server.inline_answers
     sock.sendall(b"".join(request_bytes(p) for p in paths))
     buf = bytearray()
     bodies = [read(sock, buf)[2] for _ in paths]
-    inline = stack.server.inline_answers - before
     sock.close()
+    assert stack.server.inline_answers - before == 270
     want = json.dumps(stack.get(path), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     assert len(want) * 270 > 6_000_000
     assert [b for b, p in zip(bodies, paths) if p == path] == [want] * 270
     assert all(json.loads(b)["uid"] == stack.world["account"]["uid"] for b, p in zip(bodies, paths) if p == other)
-    assert 0 < inline < 270
+
+
+def test_the_shared_buffer_hands_out_its_parts_in_order_without_copying():
+    head, body = b"HEAD\r\n\r\n", bytes(range(256)) * 40
+    parts = _inline._Parts(head, b"", body)
+    assert len(parts) == len(head) + len(body)
+    out = bytearray()
+    while len(parts):
+        chunk = parts.get(4000)
+        assert 0 < len(chunk) <= 4000 and isinstance(chunk, memoryview)
+        taken = min(len(chunk), 1234)      # as a socket that takes less than offered
+        out += chunk[:taken]
+        parts.skip(taken, True)
+    assert bytes(out) == head + body and len(parts.get(10)) == 0
+    shared = _inline._Parts(body)
+    assert shared.get(100).obj is body                                  # a view, not a copy
+    shared.close()
+    assert len(shared) == 0
 
 
 class _Channel:
-    """What _answer_for reads of a waitress channel, around a real parsed request."""
+    """What _body_for reads of a waitress channel, around a real parsed request."""
 
-    def __init__(self, raw: bytes, unsent: int) -> None:
+    def __init__(self, raw: bytes) -> None:
         from waitress.adjustments import Adjustments
         from waitress.parser import HTTPRequestParser
         request = HTTPRequestParser(Adjustments())
@@ -135,29 +152,22 @@ class _Channel:
         self.requests = [request]
         self.requests_lock = threading.Lock()
         self.connected = True
-        self.total_outbufs_len = unsent
 
 
-def test_the_loop_thread_never_queues_output_past_inline_max(stack, monkeypatch):
+def test_only_the_loop_thread_inside_received_answers(stack):
     path = "/openqq/get_group_basic_info"
     _warm(stack, path)
     inline = _inline.InlineReads(stack.app.wsgi_app)
     inline.loop_started()
-    answer_size = len(ok_answer(stack.app.wsgi_app.cached_body({}, KEYS[path])))
-    monkeypatch.setattr(_inline, "INLINE_MAX", 10 * answer_size)
-    for unsent, answered in ((0, True), (9 * answer_size, True), (9 * answer_size + 1, False)):
-        channel = _Channel(request_bytes(path), unsent)
-        with channel.requests_lock:       # as HTTPChannel.received holds it
-            assert (inline._answer_for(channel) is not None) is answered, unsent
-    # Not from received (the lock free), nor from another thread: never.
-    channel = _Channel(request_bytes(path), 0)
-    assert inline._answer_for(channel) is None
-    with channel.requests_lock:
+    channel = _Channel(request_bytes(path))
+    with channel.requests_lock:       # as HTTPChannel.received holds it
+        assert inline._body_for(channel) == stack.app.wsgi_app.cached_body({}, KEYS[path])
         result = []
-        t = threading.Thread(target=lambda: result.append(inline._answer_for(channel)))
+        t = threading.Thread(target=lambda: result.append(inline._body_for(channel)))
         t.start()
         t.join()
-    assert result == [None]
+    assert result == [None]           # another thread: never
+    assert inline._body_for(channel) is None     # not from received (the lock free): never
 
 
 @pytest.mark.parametrize("version, headers", [("1.1", {"Connection": "close"}), ("1.0", {}),
