@@ -88,20 +88,30 @@ def wrap_jsonp(resp: Response, callback: str) -> Response:
 def token_matches(token: str, authorization: str, x_auth_token: Optional[str], param: str) -> bool:
     """The API token check, shared by the blueprint and the fast path so both refuse and
     admit alike: a Bearer header, else X-Auth-Token, else the ``access_token`` parameter,
-    compared in constant time as UTF-8 bytes. Header values are the text WSGI gives."""
+    compared in constant time. Header values are the text WSGI gives (see _header_readings)."""
+    want = token.encode("utf-8")
     if authorization[:7].lower() == "bearer ":
-        given = _header_bytes(authorization[7:].strip())
+        # Only HTTP's own blanks: str.strip() would also take \x85 and \xa0, the last byte
+        # of some UTF-8 characters (你 is e4 bd a0).
+        readings = _header_readings(authorization[7:].strip(" \t"))
     elif x_auth_token is not None:
-        given = _header_bytes(x_auth_token)
+        readings = _header_readings(x_auth_token)
     else:
-        given = param.encode("utf-8")
-    return hmac.compare_digest(given, token.encode("utf-8"))
+        readings = (param.encode("utf-8"),)
+    # Every reading is compared, so the time taken does not depend on which one matched.
+    matched = False
+    for given in readings:
+        matched |= hmac.compare_digest(given, want)
+    return matched
 
 
-def _header_bytes(text: str) -> bytes:
-    # WSGI hands a header over as its bytes decoded as latin-1; those bytes are the client's
-    # UTF-8, so a Chinese token works in a header as it does in the query string.
+def _header_readings(text: str) -> "tuple[bytes, ...]":
+    """The bytes a header's text may stand for. WSGI hands a header over as its bytes decoded
+    as latin-1: a client that sent UTF-8 (curl, most bots) meant those bytes, one that sent
+    latin-1 text (Python's http.client, browsers' fetch) meant the characters."""
     try:
-        return text.encode("latin-1")
+        raw = text.encode("latin-1")
     except UnicodeEncodeError:     # not from a WSGI server: already real text
-        return text.encode("utf-8")
+        return (text.encode("utf-8"),)
+    as_text = text.encode("utf-8")
+    return (raw,) if as_text == raw else (raw, as_text)

@@ -35,7 +35,7 @@ from waitress.trigger import trigger as _waitress_pipe
 
 from ._fastpath import CHECK_EVENT, FastReads
 from ._http import dumps
-from ._wire import environ_of, ok_answer, plain_keep_alive_get
+from ._wire import environ_of, ok_answer, plain_keep_alive_get, queue_on_loop
 
 log = logging.getLogger(__name__)
 
@@ -210,7 +210,7 @@ class ParkedPolls:
         try:
             if not channel.connected:
                 raise ConnectionError
-            channel.write_soon(response)
+            queue_on_loop(channel, response)
             self._end_request(channel)
         except Exception as e:   # waitress's ClientDisconnected, the socket gone, or worse
             if channel.connected and not isinstance(e, ConnectionError):
@@ -222,9 +222,6 @@ class ParkedPolls:
                 channel.requests = []
 
     def _end_request(self, channel: Channel) -> None:
-        if channel.current_outbuf_count > 0:
-            # As waitress does: the next answer on this connection starts a fresh buffer.
-            channel.current_outbuf_count = channel.adj.outbuf_high_watermark
         channel.requests[0].close()
         with channel.requests_lock:
             channel.requests.pop(0)

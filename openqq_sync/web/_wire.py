@@ -1,13 +1,15 @@
 """What our loop-thread code (:mod:`._inline`, :mod:`._parking`) reads from a waitress request
-and writes back: the few environ keys :class:`~._fastpath.FastReads` looks at, and a whole
-200 answer with the very bytes waitress writes when a worker returns the same body.
+and writes back: the few environ keys :class:`~._fastpath.FastReads` looks at, a 200 answer
+with the very bytes waitress writes when a worker returns the same body, and the way to
+queue it from the loop thread.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, List, Tuple
 
+from waitress.buffers import OverflowableBuffer
 from waitress.utilities import build_http_date
 
 from ._http import JSON_TYPE
@@ -50,3 +52,62 @@ def ok_head(length: int) -> bytes:
 def ok_answer(body: bytes) -> bytes:
     """The whole HTTP answer (:func:`ok_head` and the body)."""
     return ok_head(len(body)) + body
+
+
+def queue_on_loop(channel: Any, *parts: bytes) -> None:
+    """Queue ``parts`` as the next output of ``channel`` and send what the socket takes now.
+    On the loop thread only, where ``write_soon`` must not be used: when an answer does not fit
+    in the socket it pulls waitress's wake-up pipe, a blocking write that only this thread
+    empties, so under load from workers the loop could wait on itself for good. What is left
+    goes out on the loop's later turns, as for a worker's answer.
+
+    The bytes are queued, not copied: past 1 MB a worker's copy spills to a temporary file.
+    """
+    size = sum(len(p) for p in parts)
+    with channel.outbuf_lock:
+        channel.outbufs.append(_Parts(parts))
+        # waitress keeps a writable buffer last; a fresh one, as each request gets.
+        channel.outbufs.append(OverflowableBuffer(channel.adj.outbuf_overflow))
+        channel.current_outbuf_count = 0
+        channel.total_outbufs_len += size
+        channel._flush_exception(channel._flush_some, do_close=False)
+
+
+class _Parts:
+    """An outbuf over bytes that are shared, not copied: what waitress's channel asks of one
+    (``__len__``, ``get``, ``skip``, ``close``)."""
+
+    __slots__ = ("_parts", "_at", "_left")
+
+    def __init__(self, parts: Tuple[bytes, ...]) -> None:
+        self._parts: List[memoryview] = [memoryview(p) for p in parts if p]
+        self._at = 0                 # offset into the first part
+        self._left = sum(len(p) for p in self._parts)
+
+    def __len__(self) -> int:
+        return self._left
+
+    def get(self, numbytes: int = -1, skip: bool = False) -> memoryview:
+        if not self._parts:
+            return memoryview(b"")
+        first = self._parts[0]
+        end = len(first) if numbytes < 0 else min(len(first), self._at + numbytes)
+        chunk = first[self._at:end]
+        if skip:
+            self.skip(len(chunk))
+        return chunk
+
+    def skip(self, numbytes: int, allow_prune: bool = False) -> None:
+        self._left -= numbytes
+        while numbytes and self._parts:
+            first_left = len(self._parts[0]) - self._at
+            if numbytes < first_left:
+                self._at += numbytes
+                return
+            numbytes -= first_left
+            self._parts.pop(0)
+            self._at = 0
+
+    def close(self) -> None:
+        self._parts = []
+        self._left = 0

@@ -12,7 +12,7 @@ import threading
 
 import pytest
 
-from openqq_sync.web import _inline
+from openqq_sync.web import _inline, _wire
 from openqq_sync.web._fastpath import KEYS
 from webkit import LiveStack, eventually
 from webkit.rawhttp import connect, read, request_bytes, send, without_date
@@ -122,9 +122,39 @@ def test_a_slow_reader_pipelining_big_answers_gets_every_one_in_order(stack):
     assert all(json.loads(b)["uid"] == stack.world["account"]["uid"] for b, p in zip(bodies, paths) if p == other)
 
 
+def test_the_loop_thread_never_pulls_waitress_wake_up_pipe(stack, monkeypatch):
+    # That pipe's writes block when it is full, and only the loop thread empties it: a pull
+    # from the loop thread itself can wait forever (seen with 300 slow readers).
+    waitress_server = stack.server._server
+    loop_thread = next(t for t in threading.enumerate() if t.name == "test-openqq-http")
+    pulls_from_loop = []
+    real_pull = waitress_server.pull_trigger
+
+    def pull(*a, **kw):
+        if threading.current_thread() is loop_thread:
+            pulls_from_loop.append(1)
+        return real_pull(*a, **kw)
+    monkeypatch.setattr(waitress_server, "pull_trigger", pull)
+    path = "/openqq/get_group_info"
+    _warm(stack, path)
+    slow = _connect(stack)
+    slow.sendall(request_bytes(path) * 200)        # ~6 MB that the socket cannot take at once
+    since = stack.delivery.buffer.last_seq
+    parked = _connect(stack)
+    send(parked, f"/openqq/check_event?since={since}")
+    eventually(lambda: stack.server.parked_polls == 1)
+    stack.sandbox.world.inject_message("friend_message", stack.world["friends"][0]["uid"], "不拉管子")
+    assert "不拉管子" in read(parked)[2].decode("utf-8")
+    buf = bytearray()
+    assert len({read(slow, buf)[2] for _ in range(200)}) == 1
+    slow.close()
+    parked.close()
+    assert pulls_from_loop == []
+
+
 def test_the_shared_buffer_hands_out_its_parts_in_order_without_copying():
     head, body = b"HEAD\r\n\r\n", bytes(range(256)) * 40
-    parts = _inline._Parts(head, b"", body)
+    parts = _wire._Parts((head, b"", body))
     assert len(parts) == len(head) + len(body)
     out = bytearray()
     while len(parts):
@@ -134,7 +164,7 @@ def test_the_shared_buffer_hands_out_its_parts_in_order_without_copying():
         out += chunk[:taken]
         parts.skip(taken, True)
     assert bytes(out) == head + body and len(parts.get(10)) == 0
-    shared = _inline._Parts(body)
+    shared = _wire._Parts((body,))
     assert shared.get(100).obj is body                                  # a view, not a copy
     shared.close()
     assert len(shared) == 0

@@ -59,3 +59,22 @@ def test_a_chinese_token_works_in_either_header_and_the_query():
         wrong = "令牌-s3creT".encode("utf-8")
         r = requests.get(server.url + "/openqq/get_client_info", headers={"X-Auth-Token": wrong}, timeout=5)
         assert r.status_code == 401 and r.json() == AUTH_FAILURE
+
+
+@pytest.mark.parametrize("token", ["口令-你", "口令-丅", "café-s3cret"])
+def test_a_token_ending_in_a_byte_python_counts_as_blank_or_sent_as_latin1_text_works(token):
+    # 你 ends in byte a0 and 丅 in 85, which str.strip() takes for blanks; http.client sends
+    # a str header as latin-1, as browsers do.
+    with stub_api(StubClient(state="running"), token=token) as (server, client, app):
+        headers = [{"Authorization": b"Bearer " + token.encode("utf-8")}, {"X-Auth-Token": token.encode("utf-8")}]
+        try:
+            token.encode("latin-1")
+            headers += [{"Authorization": "Bearer " + token}, {"X-Auth-Token": token}]
+        except UnicodeEncodeError:
+            pass
+        for h in headers:
+            r = requests.get(server.url + "/openqq/get_client_info", headers=h, timeout=5)
+            assert r.status_code == 200, h
+        r = requests.get(server.url + "/openqq/get_client_info",
+                         headers={"Authorization": b"Bearer " + token.encode("utf-8")[:-1]}, timeout=5)
+        assert r.status_code == 401
