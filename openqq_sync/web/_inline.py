@@ -21,55 +21,32 @@ worker unchanged. The bytes are the ones a worker writes (tests compare them).
 
 from __future__ import annotations
 
-import logging
-import threading
 import time
-from typing import Any, Callable, Optional
+from typing import Optional
 
 from ._fastpath import KEYS, FastReads
-from ._wire import environ_of, ok_head, plain_keep_alive_get, queue_on_loop
-
-log = logging.getLogger(__name__)
-
-Channel = Any   # waitress.channel.HTTPChannel
+from ._wire import Channel, LoopHook, environ_of, ok_head, plain_keep_alive_get, queue_on_loop
 
 #: Longer query strings go to a worker: parsing one is the loop's time, taken from every
 #: other connection (a 250 KB query took 34 ms), and no read route needs more than a uid.
 MAX_QUERY = 1024
 
-class InlineReads:
+class InlineReads(LoopHook[bytes]):
     """Takes over ``server.add_task`` for the loop thread's cached reads. ``attach`` after any
     other wrapper of ``add_task``: what this does not answer goes on to that one."""
 
+    what = "inline reads"
+
     def __init__(self, fast: FastReads) -> None:
+        super().__init__()
         self._fast = fast
-        self._dispatch: Optional[Callable[[Channel], None]] = None
-        self._loop_ident: Optional[int] = None
         self.answered = 0    # requests answered on the loop thread (tests, diagnostics)
 
-    def attach(self, server: Any) -> None:
-        self._dispatch = server.add_task
-        server.add_task = self._add_task
-
-    def loop_started(self) -> None:
-        """Called on the loop thread before it serves."""
-        self._loop_ident = threading.get_ident()
-
-    def _add_task(self, channel: Channel) -> None:
-        try:
-            body = self._body_for(channel)
-        except Exception:   # whatever went wrong, a worker can still answer the request
-            log.exception("inline reads: cannot judge a request; a worker takes it")
-            body = None
-        if body is None:
-            self._dispatch(channel)
-            return
-        self._write(channel, body)
-
-    def _body_for(self, channel: Channel) -> Optional[bytes]:
+    def judge(self, channel: Channel) -> Optional[bytes]:
+        """The cached body that answers the channel's one request, else None."""
         # On the loop thread add_task is called from HTTPChannel.received, which holds the
         # channel's requests_lock (a plain Lock): _write relies on that.
-        if threading.get_ident() != self._loop_ident or not channel.requests_lock.locked():
+        if not channel.requests_lock.locked():
             return None
         requests = channel.requests
         if len(requests) != 1 or not channel.connected:
@@ -79,6 +56,9 @@ class InlineReads:
         if key_of is None or len(request.query) > MAX_QUERY or not plain_keep_alive_get(request):
             return None
         return self._fast.cached_body(environ_of(request), key_of)
+
+    def take(self, channel: Channel, body: bytes) -> None:
+        self._write(channel, body)
 
     def _write(self, channel: Channel, body: bytes) -> None:
         """Queue the answer (:func:`._wire.queue_on_loop`) and end the request as

@@ -35,13 +35,11 @@ from waitress.trigger import trigger as _waitress_pipe
 
 from ._fastpath import CHECK_EVENT, FastReads
 from ._http import dumps
-from ._wire import environ_of, ok_answer, plain_keep_alive_get, queue_on_loop
+from ._wire import Channel, LoopHook, environ_of, ok_answer, plain_keep_alive_get, queue_on_loop
 
 log = logging.getLogger(__name__)
 
-Channel = Any   # waitress.channel.HTTPChannel
-
-class ParkedPolls:
+class ParkedPolls(LoopHook[int]):
     """Parks cursor long-polls of one waitress server. Thread-safe where stated; the rest
     runs on the loop thread.
 
@@ -49,15 +47,16 @@ class ParkedPolls:
     :param name: the timer thread's name.
     """
 
+    what = "parked polls"
+
     def __init__(self, fast: FastReads, *, name: str) -> None:
+        super().__init__()
         self._fast = fast
         self._buffer = fast.api.delivery.buffer
         self._timeout = float(fast.api.config.check_event_timeout)
-        self._dispatch: Optional[Callable[[Channel], None]] = None
         # channel -> (cursor, deadline), in parking order: with one timeout for all requests
         # that is deadline order, so the timer only ever looks at the first.
         self._parked: "collections.OrderedDict[Channel, Tuple[int, float]]" = collections.OrderedDict()
-        self._loop_ident: Optional[int] = None
         self._lock = threading.Lock()
         self._timer_cv = threading.Condition(self._lock)
         self._wake_pending = False
@@ -72,15 +71,9 @@ class ParkedPolls:
         """Take over ``server.add_task`` (waitress's hand-over of a complete request to the
         worker pool), add the wake-up pipe to the loop's map and start the timer thread."""
         self._wakeup = _Wakeup(server._map, self._on_wakeup)
-        self._dispatch = server.add_task
-        server.add_task = self._add_task
+        super().attach(server)
         self._buffer.add_listener(self._buffer_changed)
         self._timer.start()
-
-    def loop_started(self) -> None:
-        """Called on the loop thread before it serves: only that thread parks requests
-        (a worker hands over a pipelined request through ``add_task`` too)."""
-        self._loop_ident = threading.get_ident()
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop the timer thread and stop listening; idempotent. The server answers what is
@@ -103,15 +96,7 @@ class ParkedPolls:
             return len(self._parked)
 
     # --- the loop thread --------------------------------------------------------------
-    def _add_task(self, channel: Channel) -> None:
-        try:
-            since = self._parkable(channel)
-        except Exception:   # whatever went wrong, a worker can still answer the request
-            log.exception("parked polls: cannot judge a request; a worker takes it")
-            since = None
-        if since is None:
-            self._dispatch(channel)
-            return
+    def take(self, channel: Channel, since: int) -> None:
         with self._lock:
             self._parked[channel] = (since, time.monotonic() + self._timeout)
             # Otherwise the timer already waits for an earlier deadline than this one (at worst
@@ -120,10 +105,8 @@ class ParkedPolls:
             if self._timer_idle:
                 self._timer_cv.notify_all()
 
-    def _parkable(self, channel: Channel) -> Optional[int]:
+    def judge(self, channel: Channel) -> Optional[int]:
         """The cursor (as the buffer reads it) of a request that may wait parked, else None."""
-        if threading.get_ident() != self._loop_ident:
-            return None
         requests = channel.requests
         if len(requests) != 1:
             return None

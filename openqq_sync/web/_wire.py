@@ -6,13 +6,20 @@ queue it from the loop thread.
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
-from typing import Any, Dict, List, Tuple
+from typing import Any, Callable, Dict, Generic, List, Optional, Tuple, TypeVar
 
 from waitress.buffers import OverflowableBuffer
 from waitress.utilities import build_http_date
 
 from ._http import JSON_TYPE
+
+log = logging.getLogger(__name__)
+
+Channel = Any   # waitress.channel.HTTPChannel
+Judged = TypeVar("Judged")
 
 #: waitress's ``ident``, which ApiServer sets; waitress writes it as the Server header.
 SERVER_IDENT = "openqq-sync"
@@ -127,3 +134,46 @@ class _Parts:
     def close(self) -> None:
         self._parts = []
         self._left = 0
+
+
+class LoopHook(Generic[Judged]):
+    """Takes over ``server.add_task``, waitress's hand-over of a complete request to the worker
+    pool, so the loop thread can keep a request for itself: :meth:`judge` says whether (and
+    with what), :meth:`take` does it; everything else goes on to the previous ``add_task``.
+    Workers call ``add_task`` too (for a request pipelined behind theirs): those always go on.
+    """
+
+    #: Names the hook in the log.
+    what = "loop hook"
+
+    def __init__(self) -> None:
+        self._dispatch: Optional[Callable[[Channel], None]] = None
+        self._loop_ident: Optional[int] = None
+
+    def attach(self, server: Any) -> None:
+        self._dispatch = server.add_task
+        server.add_task = self._add_task
+
+    def loop_started(self) -> None:
+        """Called on the loop thread before it serves."""
+        self._loop_ident = threading.get_ident()
+
+    def on_loop(self) -> bool:
+        return threading.get_ident() == self._loop_ident
+
+    def judge(self, channel: Channel) -> Optional[Judged]:
+        raise NotImplementedError
+
+    def take(self, channel: Channel, judged: Judged) -> None:
+        raise NotImplementedError
+
+    def _add_task(self, channel: Channel) -> None:
+        try:
+            judged = self.judge(channel) if self.on_loop() else None
+        except Exception:   # whatever went wrong, a worker can still answer the request
+            log.exception("%s: cannot judge a request; a worker takes it", self.what)
+            judged = None
+        if judged is None:
+            self._dispatch(channel)
+        else:
+            self.take(channel, judged)

@@ -171,7 +171,7 @@ def test_the_shared_buffer_hands_out_its_parts_in_order_without_copying():
 
 
 class _Channel:
-    """What _body_for reads of a waitress channel, around a real parsed request."""
+    """What InlineReads reads of a waitress channel, around a real parsed request."""
 
     def __init__(self, raw: bytes) -> None:
         from waitress.adjustments import Adjustments
@@ -188,16 +188,19 @@ def test_only_the_loop_thread_inside_received_answers(stack):
     path = "/openqq/get_group_basic_info"
     _warm(stack, path)
     inline = _inline.InlineReads(stack.app.wsgi_app)
-    inline.loop_started()
+    inline.loop_started()               # this thread plays the loop
+    went = []
+    inline._dispatch = lambda channel: went.append("worker")
+    inline._write = lambda channel, body: went.append(body)
+    cached = stack.app.wsgi_app.cached_body({}, KEYS[path])
     channel = _Channel(request_bytes(path))
-    with channel.requests_lock:       # as HTTPChannel.received holds it
-        assert inline._body_for(channel) == stack.app.wsgi_app.cached_body({}, KEYS[path])
-        result = []
-        t = threading.Thread(target=lambda: result.append(inline._body_for(channel)))
+    with channel.requests_lock:         # as HTTPChannel.received holds it
+        inline._add_task(channel)
+        t = threading.Thread(target=inline._add_task, args=(channel,))   # a worker's hand-over
         t.start()
         t.join()
-    assert result == [None]           # another thread: never
-    assert inline._body_for(channel) is None     # not from received (the lock free): never
+    inline._add_task(channel)           # not from received (the lock free)
+    assert went == [cached, "worker", "worker"]
 
 
 @pytest.mark.parametrize("version, headers", [("1.1", {"Connection": "close"}), ("1.0", {}),
