@@ -5,23 +5,13 @@ criterion whose value is missing is ignored, and no criterion at all finds nothi
 Thread-safe (the ContactStore hands out snapshots).
 
 A search by ``id`` or ``uid`` (every send and most API calls name their target so) is
-answered from an index of the store's list, rebuilt when the store's ``version`` changes,
-instead of a scan of the list per call; it finds exactly what the store's search finds
-first.
+answered by the ContactStore's ``find_*`` from its id/uid index instead of a scan of the
+list per call; a store without them (a test's stand-in) is searched.
 """
 
 from __future__ import annotations
 
-import weakref
-from typing import Any, Dict, Iterable, List, Optional, Tuple
-
-from .model import _as_text, matches as _store_matches
-
-_INDEXED = ("id", "uid")
-_SCAN = object()
-# store -> list name -> (store version, {"id"|"uid": {text: objects in list order}})
-_indexes: "weakref.WeakKeyDictionary[Any, Dict[str, Tuple[int, Dict[str, Dict[str, List[Any]]]]]]" = \
-    weakref.WeakKeyDictionary()
+from typing import Any, Dict, Iterable, List, Optional
 
 
 def clean(criteria: Dict[str, Any]) -> Dict[str, str]:
@@ -35,66 +25,25 @@ def first(found: Iterable[Any]) -> Any:
     return None
 
 
-def _build(objects: Iterable[Any]) -> Dict[str, Dict[str, List[Any]]]:
-    index: Dict[str, Dict[str, List[Any]]] = {key: {} for key in _INDEXED}
-    for obj in objects:
-        for key in _INDEXED:
-            # The values the store's matches() can equal: not missing, null or a container.
-            try:
-                value = getattr(obj, key)
-            except AttributeError:
-                continue
-            if value is None or callable(value) or isinstance(value, (list, dict, tuple)):
-                continue
-            index[key].setdefault(_as_text(value), []).append(obj)
-    return index
-
-
-def _indexed(store: Any, kind: str, criteria: Dict[str, str], ignored: Tuple[str, ...]) -> Any:
-    """The first object of ``store.<kind>()`` matching ``criteria`` (or None) through the
-    index, or ``_SCAN`` when the criteria or the store do not allow it."""
-    key = next((k for k in _INDEXED if k in criteria), None)
-    # Read before the list: an index filed under a version may be newer than it, never older.
-    version = getattr(store, "version", None)
-    if key is None or type(version) is not int:
-        return _SCAN
-    try:
-        per_store = _indexes.setdefault(store, {})
-    except TypeError:  # a store that cannot be weakly referenced
-        return _SCAN
-    entry = per_store.get(kind)
-    if entry is None or entry[0] != version:
-        entry = per_store[kind] = (version, _build(getattr(store, kind)()))
-    rest = {k: v for k, v in criteria.items() if k != key and k not in ignored}
-    for obj in entry[1][key].get(criteria[key], ()):
-        if not rest or _store_matches(obj, rest):
-            return obj
-    return None
+def _find(client: Any, finder: str, search: str, criteria: Dict[str, Any]) -> Any:
+    c = clean(criteria)
+    if not c:
+        return None
+    store = client.contacts
+    find = getattr(store, finder, None)
+    return find(**c) if find is not None else first(getattr(store, search)(**c))
 
 
 def find_friend(client: Any, **criteria: Any) -> Any:
-    c = clean(criteria)
-    if not c:
-        return None
-    found = _indexed(client.contacts, "friends", c, ())
-    return first(client.contacts.search_friends(**c)) if found is _SCAN else found
+    return _find(client, "find_friend", "search_friends", criteria)
 
 
 def find_group(client: Any, **criteria: Any) -> Any:
-    c = clean(criteria)
-    if not c:
-        return None
-    # search_groups ignores a "member" criterion.
-    found = _indexed(client.contacts, "groups", c, ("member",))
-    return first(client.contacts.search_groups(**c)) if found is _SCAN else found
+    return _find(client, "find_group", "search_groups", criteria)
 
 
 def find_discuss(client: Any, **criteria: Any) -> Any:
-    c = clean(criteria)
-    if not c:
-        return None
-    found = _indexed(client.contacts, "discusses", c, ("member",))
-    return first(client.contacts.search_discusses(**c)) if found is _SCAN else found
+    return _find(client, "find_discuss", "search_discusses", criteria)
 
 
 def _members(obj: Any) -> List[Any]:

@@ -18,8 +18,8 @@ import functools
 import threading
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, TypeVar
 
-from .model import (Contact, Discuss, DiscussMember, Friend, Group, GroupMember, User, _key,
-                    matches)
+from .model import (Contact, Discuss, DiscussMember, Friend, Group, GroupMember, User, _as_text,
+                    _key, matches)
 
 #: A change to emit: (signal name in ``openqq_sync.signals``, keyword payload).
 Change = Tuple[str, Dict[str, Any]]
@@ -29,6 +29,11 @@ _C = TypeVar("_C", bound=Contact)
 
 UNKNOWN_NAME = "昵称未知"
 STRANGER_CATEGORY = "陌生人"
+
+#: The criteria ``find_*`` answers from an index: every send names its target by one of them.
+_INDEXED = ("id", "uid")
+#: An id/uid index: {"id"|"uid": {value as text: objects holding it, in list order}}.
+_Index = Dict[str, Dict[str, List[Any]]]
 
 
 def truncate_utf8(text: Optional[str], limit: int) -> Optional[str]:
@@ -68,6 +73,35 @@ def _unique_index(items: Iterable[_C], keyfn: Callable[[Any], Any]) -> Dict[Any,
     return index
 
 
+def _build_index(objects: Iterable[Any]) -> _Index:
+    index: _Index = {key: {} for key in _INDEXED}
+    for obj in objects:
+        for key in _INDEXED:
+            # Only the values matches() can equal: not missing, null or a container.
+            try:
+                value = getattr(obj, key)
+            except AttributeError:
+                continue
+            if value is None or callable(value) or isinstance(value, (list, dict, tuple)):
+                continue
+            index[key].setdefault(_as_text(value), []).append(obj)
+    return index
+
+
+def _indexed_key(criteria: Mapping[str, Any]) -> Optional[str]:
+    """The criterion a find_* answers from the index (the first of ``_INDEXED`` given)."""
+    for key in _INDEXED:
+        if key in criteria:
+            return key
+    return None
+
+
+def _first(found: Iterable[Any]) -> Any:
+    for obj in found:
+        return obj
+    return None
+
+
 def _writes(method: Callable[..., Any]) -> Callable[..., Any]:
     """Mark a store writer: the version rises after it ran, under the same lock, so a
     reader that saw the old version never keeps an answer built from the new state."""
@@ -101,6 +135,8 @@ class ContactStore:
         self._groups: Dict[str, Group] = {}
         self._discusses: Dict[str, Discuss] = {}
         self._version = 0
+        # list name -> (version it was built at, its id/uid index); see find_friend.
+        self._indexes: Dict[str, Tuple[int, _Index]] = {}
 
     # ----------------------------------------------------------------- readers (thread-safe)
     @property
@@ -149,6 +185,60 @@ class ContactStore:
     def search_discusses(self, **criteria: Any) -> List[Discuss]:
         criteria.pop("member", None)
         return [d for d in self.discusses() if matches(d, criteria)]
+
+    def find_friend(self, **criteria: Any) -> Optional[Friend]:
+        """The first of ``search_friends(**criteria)``, or None.
+
+        A search by ``id`` or ``uid`` (every send and most API calls name their target so)
+        is answered from an index of the list, rebuilt on the first search after a write,
+        instead of a scan of the list per call: on a large world that scan (2,000 friends)
+        costs milliseconds per send, the index about a microsecond. Other criteria are
+        checked on what the index finds; a search naming neither is the scan.
+        """
+        key = _indexed_key(criteria)
+        if key is None:
+            return _first(self.search_friends(**criteria))
+        return self._find("friends", key, criteria, ())
+
+    def find_group(self, **criteria: Any) -> Optional[Group]:
+        """The first of ``search_groups(**criteria)`` (``member`` ignored), or None; see find_friend."""
+        key = _indexed_key(criteria)
+        if key is None:
+            return _first(self.search_groups(**criteria))
+        return self._find("groups", key, criteria, ("member",))
+
+    def find_discuss(self, **criteria: Any) -> Optional[Discuss]:
+        """The first of ``search_discusses(**criteria)`` (``member`` ignored), or None; see find_friend."""
+        key = _indexed_key(criteria)
+        if key is None:
+            return _first(self.search_discusses(**criteria))
+        return self._find("discusses", key, criteria, ("member",))
+
+    def _find(self, kind: str, key: str, criteria: Dict[str, Any], ignored: Tuple[str, ...]) -> Any:
+        entry = self._indexes.get(kind)
+        if entry is None or entry[0] != self._version:
+            entry = self._rebuild_index(kind)
+        wanted = criteria[key]
+        found = entry[1][key].get(wanted if type(wanted) is str else _as_text(wanted), ())
+        rest = {k: v for k, v in criteria.items() if k != key and k not in ignored}
+        for obj in found:
+            if not rest or matches(obj, rest):
+                return obj
+        return None
+
+    def _rebuild_index(self, kind: str) -> Tuple[int, _Index]:
+        # The list and its version are read together under the lock, so an index is never
+        # filed under a version its list does not belong to; the build itself runs outside
+        # it (a large world's friends take milliseconds, and the poller's writes, which
+        # invalidate it, must not wait for a send's lookup). Two readers may both build;
+        # an index filed late under an older version is only rebuilt once more.
+        with self._lock:
+            version = self._version
+            objects = list({"friends": self._friends, "groups": self._groups,
+                            "discusses": self._discusses}[kind].values())
+        entry = (version, _build_index(objects))
+        self._indexes[kind] = entry
+        return entry
 
     def search_group_members(self, group: Group, **criteria: Any) -> List[GroupMember]:
         return [m for m in group.members if matches(m, criteria)]

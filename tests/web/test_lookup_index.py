@@ -1,6 +1,8 @@
-"""_lookup's id/uid index answers exactly what the store's own search answers first."""
+"""The ContactStore's id/uid index (``find_*``, which _lookup's finders call) answers exactly
+what the store's own search answers first."""
 
 import itertools
+import threading
 from types import SimpleNamespace
 
 from openqq_sync import _lookup
@@ -85,3 +87,39 @@ def test_a_search_by_id_or_uid_does_not_scan(monkeypatch):
     monkeypatch.setattr(client.contacts, "search_groups", scan)
     assert _lookup.find_friend(client, uid="1001", name="甲").id == 1
     assert _lookup.find_group(client, id="12").id == 12
+
+
+def test_the_stores_find_takes_uncleaned_criteria_as_its_search_does():
+    store = _client().contacts
+    pairs = [(store.find_friend, store.search_friends), (store.find_group, store.search_groups),
+             (store.find_discuss, store.search_discusses)]
+    for find, search in pairs:
+        for criteria in ({"id": 1}, {"id": 12}, {"uid": 1002}, {"uid": 1002, "name": "丁"},
+                         {"id": 21, "member": 1}, {"uid": 1.0}, {"id": True}, {"uid": None},
+                         {"name": "甲"}, {}):
+            assert find(**criteria) is next(iter(search(**criteria)), None), (find, criteria)
+
+
+def test_lookups_during_writes_end_on_the_last_state():
+    client = _client()
+    store = client.contacts
+    lists = [[{"id": 1, "uid": 1001}], [{"id": 2, "uid": 1001}, {"id": 3, "uid": 1003}]]
+    stop, wrong = threading.Event(), []
+
+    def lookups():
+        while not stop.is_set():
+            found = _lookup.find_friend(client, uid=1001)
+            if found is not None and found.id not in (1, 2, 7):
+                wrong.append(found.id)
+
+    readers = [threading.Thread(target=lookups) for _ in range(2)]
+    for t in readers:
+        t.start()
+    for i in range(300):
+        store.merge_friends(lists[i % 2])
+    store.merge_friends([{"id": 7, "uid": 1001}])
+    stop.set()
+    for t in readers:
+        t.join()
+    assert not wrong
+    assert _lookup.find_friend(client, uid=1001).id == 7 and _lookup.find_friend(client, id=3) is None
