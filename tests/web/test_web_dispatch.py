@@ -53,6 +53,9 @@ def test_a_steady_load_runs_on_one_thread_of_a_large_pool():
     pool.set_thread_count(40)
     ran: List[str] = []
     try:
+        # Every thread waiting first: one still starting would wait after the first task's
+        # thread and so be the newest idle one (on a loaded machine, in the full suite).
+        eventually(lambda: pool.active_count == 0)
         for _ in range(30):                            # one task at a time, as a sequential client
             done = threading.Event()
 
