@@ -83,6 +83,16 @@ def post_message() -> Response:
     return answer(_call(world().inject_message, body))
 
 
+@bp.route("/friend_status", methods=["POST"])
+def post_friend_status() -> Response:
+    return answer(_call(world().set_friend_status, _body()))
+
+
+@bp.route("/kick", methods=["POST"])
+def post_kick() -> Response:
+    return answer(_call(world().kick, _body()))
+
+
 @bp.route("/sent", methods=["GET"])
 def get_sent() -> Response:
     return answer(world().sent)

@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 _TOKEN_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 IDLE_POLL = {"errmsg": "error!!!", "retcode": 0}
 MESSAGE_TYPES = ("friend_message", "group_message", "discuss_message", "sess_message")
+#: Presence values get_online_buddies2 and buddies_status_change carry ("offline": absent).
+FRIEND_STATES = ("online", "away", "busy", "silent", "hidden", "callme", "offline")
+KICK_REASON = "您的帐号在另一地点登录，您已被迫下线。"
 
 
 def token(n: int, alphabet: str = _TOKEN_CHARS) -> str:
@@ -377,6 +380,8 @@ class SandboxWorld(MutationsMixin):
                     return []
                 items = list(s.queue)
                 s.queue.clear()
+                if any(i.get("poll_type") == "kick_message" for i in items):
+                    self._kill_grant_locked()
                 return items
             finally:
                 self._polls_held -= 1
@@ -432,14 +437,51 @@ class SandboxWorld(MutationsMixin):
                     raise ValueError("%s is not a member of discussion %s" % (sender_uid, discuss_key))
             self._msg_id += 1
             msg_id = self._msg_id
-            delivered = 0
-            for s in self._sessions.values():
-                if s.alive:
-                    s.queue.append(self._poll_item(s.grant, type, msg_id, sender_uid, wire,
-                                                   group_uid, discuss_key))
-                    delivered += 1
-            self._cond.notify_all()
+            delivered = self._to_sessions_locked(lambda s: self._poll_item(
+                s.grant, type, msg_id, sender_uid, wire, group_uid, discuss_key))
         return {"msg_id": msg_id, "delivered": delivered}
+
+    def set_friend_status(self, uid: int, status: str, client_type: int = 1) -> dict:
+        """A friend's presence changes: get_online_buddies2 shows it, and every live session
+        gets a ``buddies_status_change`` poll item. Thread-safe.
+
+        :raises ValueError: an unknown friend or status.
+        :returns: ``{"delivered": <sessions that got it>}``.
+        """
+        if status not in FRIEND_STATES:
+            raise ValueError("unknown status %r (one of %s)" % (status, ", ".join(FRIEND_STATES)))
+        uid, client_type = int(uid), int(client_type)
+        with self._cond:
+            f = self.data.friends.get(uid)
+            if f is None:
+                raise ValueError("no friend with uid %s" % uid)
+            f.status = None if status == "offline" else status
+            f.client_type = client_type
+            return {"delivered": self._to_sessions_locked(lambda s: {
+                "poll_type": "buddies_status_change",
+                "value": {"uin": s.grant.ids.to_id("person", uid), "status": status, "client_type": client_type}})}
+
+    def kick(self, reason: str = KICK_REASON, show_reason: int = 1) -> dict:
+        """The service forces the login offline ("logged in elsewhere"): every live session
+        gets a ``kick_message`` poll item, and the login dies once one has been polled, as
+        the service's did (later polls answer 103, cookies stop working). Thread-safe.
+
+        :returns: ``{"delivered": <sessions that got it>}``.
+        """
+        show_reason = int(show_reason)
+        with self._cond:
+            return {"delivered": self._to_sessions_locked(lambda s: {
+                "poll_type": "kick_message", "value": {"show_reason": show_reason, "reason": str(reason),
+                                                       "way": "poll"}})}
+
+    def _to_sessions_locked(self, item_for: Callable[[Session], dict]) -> int:
+        delivered = 0
+        for s in self._sessions.values():
+            if s.alive:
+                s.queue.append(item_for(s))
+                delivered += 1
+        self._cond.notify_all()
+        return delivered
 
     def _poll_item(self, g: Grant, type: str, msg_id: int, sender: int, wire: list,
                    group_uid: Optional[int], discuss_key: Optional[str], to: Optional[int] = None) -> dict:
