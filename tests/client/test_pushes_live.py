@@ -11,7 +11,9 @@ from webkit import LiveStack, eventually
 
 
 def test_presence_pushed_by_the_service_shows_in_the_api_and_costs_no_message(tmp_path):
-    live = LiveStack(str(tmp_path), receiver=False)
+    # friend_property_change is not in the default post_event_list; listed, it is reported.
+    live = LiveStack(str(tmp_path), receiver=False,
+                     post_event_list=["login", "stop", "state_change", "friend_property_change"])
     try:
         friend = next(f for f in live.world["friends"] if f["uid"] and f["state"] == "offline")
         sender = next(f for f in live.world["friends"] if f["uid"] and f["uid"] != friend["uid"])
@@ -27,8 +29,13 @@ def test_presence_pushed_by_the_service_shows_in_the_api_and_costs_no_message(tm
             return next(f for f in live.get("/openqq/get_friend_info") if f["id"] == friend["id"])
         eventually(lambda: state()["state"] == "busy")
         assert state()["client_type"] == "mobile"
-        items = eventually(lambda: live.get("/openqq/check_event", since=since))
-        assert [i["content"] for i in items if i.get("post_type") == "receive_message"] == ["状态之后"]
+        items = eventually(lambda: [i for i in live.get("/openqq/check_event", since=since)
+                                    if i.get("post_type") == "receive_message"])
+        assert [i["content"] for i in items] == ["状态之后"]
+        changes = [i for i in live.get("/openqq/check_event", since=since)
+                   if i.get("event") == "friend_property_change"]
+        assert [(c["params"][0]["id"], c["params"][1:]) for c in changes] == [
+            (friend["id"], ["state", "offline", "busy"]), (friend["id"], ["client_type", "unknown", "mobile"])]   # offline: type unknown
     finally:
         live.close()
 
