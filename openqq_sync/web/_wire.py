@@ -85,7 +85,6 @@ def queue_on_loop(channel: Any, *parts: bytes) -> None:
             except OSError:    # the flush below meets it again and closes the connection
                 sent = 0
             if sent == size:
-                channel.last_activity = time.time()
                 return
             parts, size = (memoryview(data)[sent:],), size - sent
         channel.outbufs.append(_Parts(parts))

@@ -6,13 +6,15 @@ compared with the answer a worker thread writes for the same request.
 
 from __future__ import annotations
 
+import json
 import socket
+import struct
 import threading
 
 import pytest
 
 from webkit import LiveStack, eventually, leaked_threads
-from webkit.rawhttp import connect, read as _read, send as _send, without_date
+from webkit.rawhttp import connect, read as _read, request_bytes, send as _send, without_date
 
 
 def _module_stack(name: str, check_event_timeout: float):
@@ -241,3 +243,46 @@ def test_a_request_behind_a_parked_one_gets_its_100_continue_after_the_answer(st
     status, _, answer = _read(sock, buf)
     sock.close()
     assert status == "HTTP/1.1 200 OK" and b'"code":0' in answer.replace(b" ", b"")
+
+
+def test_parked_clients_that_reset_are_dropped_and_their_connections_released(stack):
+    # Nothing can be sent to a reset peer: the answer is queued, the loop's next write
+    # meets the error and closes the connection. None may stay open or parked.
+    waitress_server = stack.server._server
+    since = _cursor(stack)
+    socks = [_connect(stack) for _ in range(20)]
+    for s in socks:
+        _send(s, f"/openqq/check_event?since={since}")
+    eventually(lambda: stack.server.parked_polls == 20)
+    theirs = list(stack.server._parking._parked)
+    for s in socks:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.close()
+    _inject(stack, "没人听了")
+    eventually(lambda: stack.server.parked_polls == 0, timeout=10)
+    # Closed: out of the loop's map and the server's channel list.
+    eventually(lambda: not any(c in waitress_server._map.values() or c in waitress_server.active_channels.values()
+                               for c in theirs), timeout=10)
+    assert all(not c.connected for c in theirs)
+    assert stack.get("/openqq/get_user_info")["uid"]
+
+
+def test_a_parked_answer_behind_a_partly_sent_read_keeps_the_order(stack):
+    path = "/openqq/get_group_info"
+    stack.get(path)
+    want = stack.get(path)
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)   # the read cannot go out whole
+    sock.settimeout(30)
+    sock.connect(stack.server.address)
+    since = _cursor(stack)
+    sock.sendall(request_bytes(path) + request_bytes(f"/openqq/check_event?since={since}")
+                 + request_bytes("/openqq/get_user_info") + request_bytes(path))
+    eventually(lambda: stack.server.parked_polls == 1)
+    _inject(stack, "排在后面")
+    buf = bytearray()
+    answers = [_read(sock, buf)[2] for _ in range(4)]
+    sock.close()
+    assert json.loads(answers[0]) == json.loads(answers[3]) == want
+    assert "排在后面" in answers[1].decode("utf-8")
+    assert json.loads(answers[2])["uid"] == stack.world["account"]["uid"]
