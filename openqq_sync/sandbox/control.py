@@ -24,6 +24,9 @@ CHANGE_VERBS = (
     "add_discuss_member", "remove_discuss_member", "rename_discuss_member",
 )
 
+# The service's pushes that are not messages: POST /sandbox/<verb> -> the world's method.
+PUSH_VERBS = {"friend_status": "set_friend_status", "kick": "kick"}
+
 
 class _Error(Exception):
     def __init__(self, status: int, message: str) -> None:
@@ -81,16 +84,6 @@ def get_world() -> Response:
 def post_message() -> Response:
     body = _body()
     return answer(_call(world().inject_message, body))
-
-
-@bp.route("/friend_status", methods=["POST"])
-def post_friend_status() -> Response:
-    return answer(_call(world().set_friend_status, _body()))
-
-
-@bp.route("/kick", methods=["POST"])
-def post_kick() -> Response:
-    return answer(_call(world().kick, _body()))
 
 
 @bp.route("/sent", methods=["GET"])
@@ -153,6 +146,7 @@ def set_chatter() -> Response:
 
 @bp.route("/<verb>", methods=["POST"])
 def change(verb: str) -> Response:
-    if verb not in CHANGE_VERBS:
+    method = PUSH_VERBS.get(verb) or (verb if verb in CHANGE_VERBS else None)
+    if method is None:
         raise _Error(404, "unknown control verb %r" % verb)
-    return answer(_call(getattr(world(), verb), _body()))
+    return answer(_call(getattr(world(), method), _body()))
