@@ -9,8 +9,10 @@ connection, a few microseconds each.
 
 Only the plain case is parked, the one :class:`~._fastpath.FastReads` answers itself: a GET
 of ``/openqq/check_event`` with a numeric ``since``, no body, the token right, HTTP/1.1 kept
-alive, no other request of the connection waiting before it, and nothing to answer yet.
-Requests pipelined behind a parked one wait for its answer, then go to a worker. Everything else (the original's drain
+alive, no other request of the connection waiting before it, and nothing to answer yet. The
+same request with a few items already there (a consumer keeping up) is answered by the loop
+thread at once. Requests pipelined behind a parked one wait for its answer, then go to a
+worker. Everything else (the original's drain
 ``check_event`` included) goes to the worker threads as before, and the answer bytes are
 the ones the worker path writes (tests compare them).
 
@@ -39,7 +41,11 @@ from ._wire import Channel, LoopHook, environ_of, ok_answer, plain_keep_alive_ge
 
 log = logging.getLogger(__name__)
 
-class ParkedPolls(LoopHook[int]):
+#: Most items a check_event answered at once by the loop thread may carry.
+READY_MAX = 64
+
+
+class ParkedPolls(LoopHook["Tuple[int, Optional[list]]"]):
     """Parks cursor long-polls of one waitress server. Thread-safe where stated; the rest
     runs on the loop thread.
 
@@ -96,7 +102,11 @@ class ParkedPolls(LoopHook[int]):
             return len(self._parked)
 
     # --- the loop thread --------------------------------------------------------------
-    def take(self, channel: Channel, since: int) -> None:
+    def take(self, channel: Channel, judged: "Tuple[int, Optional[list]]") -> None:
+        since, ready = judged
+        if ready is not None:
+            self._answer_now(channel, ready)
+            return
         with self._lock:
             self._parked[channel] = (since, time.monotonic() + self._timeout)
             # Otherwise the timer already waits for an earlier deadline than this one (at worst
@@ -105,8 +115,9 @@ class ParkedPolls(LoopHook[int]):
             if self._timer_idle:
                 self._timer_cv.notify_all()
 
-    def judge(self, channel: Channel) -> Optional[int]:
-        """The cursor (as the buffer reads it) of a request that may wait parked, else None."""
+    def judge(self, channel: Channel) -> "Optional[Tuple[int, Optional[list]]]":
+        """``(cursor, None)`` for a request that may wait parked, ``(cursor, items)`` for one
+        the loop answers at once, else None (a worker's)."""
         requests = channel.requests
         if len(requests) != 1:
             return None
@@ -120,8 +131,23 @@ class ParkedPolls(LoopHook[int]):
         # Fixed now, as a waiting worker fixes it: a cursor from before a restart reads from
         # 0 and must not become valid again as new events raise the count past it.
         cursor, ready, closed = self._buffer.cursor(int(params["since"]))
-        # A worker answers at once what is already there (and a closed buffer's answer).
-        return None if ready or closed else cursor
+        if closed:
+            return None        # the worker path's answer for a closed buffer
+        if not ready:
+            return cursor, None
+        # A consumer keeping up comes back to a few new items: answered here, without the hop
+        # to a worker and back. A long backlog (since=0 on a full buffer) is a worker's to
+        # encode; so is a request not handed over by HTTPChannel.received (see _answer_now).
+        if len(ready) > READY_MAX or not channel.requests_lock.locked():
+            return None
+        return cursor, ready
+
+    def _answer_now(self, channel: Channel, items: list) -> None:
+        # Inside HTTPChannel.received, which holds the requests_lock: the request is ended
+        # here without taking it (see _inline's _write).
+        queue_on_loop(channel, _response(items))
+        channel.requests.pop(0).close()
+        channel.last_activity = time.time()
 
     def _buffer_changed(self) -> None:
         # On the appending thread: tell the loop, once per batch of appends.

@@ -13,6 +13,7 @@ import threading
 
 import pytest
 
+from openqq_sync.web import _parking
 from webkit import LiveStack, eventually, leaked_threads
 from webkit.rawhttp import connect, read as _read, request_bytes, send as _send, without_date
 
@@ -46,7 +47,7 @@ def _cursor(stack: LiveStack) -> int:
     return stack.delivery.buffer.last_seq
 
 
-def test_a_parked_answer_is_the_worker_answer_byte_for_byte(stack):
+def test_a_parked_answer_is_the_worker_answer_byte_for_byte(stack, monkeypatch):
     since = _cursor(stack)
     sock = _connect(stack)
     _send(sock, f"/openqq/check_event?since={since}")
@@ -54,14 +55,45 @@ def test_a_parked_answer_is_the_worker_answer_byte_for_byte(stack):
     assert stack.delivery.buffer.waiters == 0          # no worker thread holds it
     _inject(stack, "停车场 <&\"> 😀")
     parked = _read(sock)
-    # The same request now finds the item at once: a worker (FastReads) answers it.
+    # The same request now finds the item at once: the loop thread answers it...
+    _send(sock, f"/openqq/check_event?since={since}")
+    at_once = _read(sock)
+    # ... unless the items are more than it answers itself: then a worker (FastReads) does.
+    monkeypatch.setattr(_parking, "READY_MAX", 0)
     _send(sock, f"/openqq/check_event?since={since}")
     worker = _read(sock)
     sock.close()
-    assert without_date(parked) == without_date(worker)
+    assert without_date(parked) == without_date(at_once) == without_date(worker)
     assert parked[0] == "HTTP/1.1 200 OK" and [h[0] for h in parked[1]] == [
         "Access-Control-Allow-Origin", "Content-Length", "Content-Type", "Date", "Server"]
     assert '"content":"停车场 <&\\"> 😀"' in parked[2].decode("utf-8")
+
+
+def test_a_consumer_keeping_up_is_answered_by_the_loop_and_a_backlog_by_a_worker(stack, monkeypatch):
+    answered_by = []
+    monkeypatch.setattr(stack.server._parking, "_answer_now",
+                        _spy(stack.server._parking._answer_now, lambda: answered_by.append("loop")))
+    since = _cursor(stack)
+    for n in range(3):
+        _inject(stack, f"跟上 {n}")
+    eventually(lambda: stack.delivery.buffer.last_seq >= since + 3)
+    sock = _connect(stack)
+    _send(sock, f"/openqq/check_event?since={since}")
+    kept_up = _read(sock)
+    monkeypatch.setattr(_parking, "READY_MAX", 2)     # three items: a backlog now
+    _send(sock, f"/openqq/check_event?since={since}")
+    backlog = _read(sock)
+    sock.close()
+    assert answered_by == ["loop"]
+    assert kept_up[2] == backlog[2]
+    assert [i["content"] for i in json.loads(kept_up[2])] == ["跟上 0", "跟上 1", "跟上 2"]
+
+
+def _spy(real, note):
+    def spy(*a, **kw):
+        note()
+        return real(*a, **kw)
+    return spy
 
 
 def test_the_connection_stays_open_for_the_next_request(stack):
