@@ -180,3 +180,61 @@ def test_a_fresh_connection_that_gets_no_answer_is_an_error_not_a_retry(script):
         conn.post(b"{}", {})
     conn.close()
     assert len(s.requests) == 1
+
+
+@pytest.fixture
+def tls_receiver(tmp_path):
+    """An HTTPS receiver on 127.0.0.1 with a fresh self-signed certificate (openssl CLI)."""
+    import http.server
+    import shutil
+    import ssl
+    import subprocess
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is not installed")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self):  # noqa: N802 (http.server's naming)
+            data = self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(str(cert), str(key))
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, name="test-tls-receiver", daemon=True)
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{server.server_address[1]}/post", str(cert)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def test_https_verifies_the_receivers_certificate(tls_receiver, monkeypatch):
+    import ssl
+    url, cert = tls_receiver
+    conn = _Connection(url, timeout=5)
+    with pytest.raises(ssl.SSLCertVerificationError):       # self-signed: not trusted
+        conn.post(b"{}", {})
+    conn.close()
+    monkeypatch.setenv("SSL_CERT_FILE", cert)               # trusted now, as a CA bundle would
+    conn = _Connection(url, timeout=5)
+    body = json.dumps({"content": "加密"}, ensure_ascii=False).encode("utf-8")
+    assert conn.post(body, {"Content-Type": "application/json"}) == (200, "application/json", body)
+    assert conn.post(b"{}", {}) == (200, "application/json", b"{}")
+    conn.close()
