@@ -21,11 +21,10 @@ worker unchanged. The bytes are the ones a worker writes (tests compare them).
 
 from __future__ import annotations
 
-import time
 from typing import Optional
 
 from ._fastpath import KEYS, FastReads
-from ._wire import Channel, LoopHook, environ_of, ok_head, plain_keep_alive_get, queue_on_loop
+from ._wire import Channel, LoopHook, environ_of, ok_head, plain_keep_alive_get
 
 #: Longer query strings go to a worker: parsing one is the loop's time, taken from every
 #: other connection (a 250 KB query took 34 ms), and no read route needs more than a uid.
@@ -45,7 +44,7 @@ class InlineReads(LoopHook[bytes]):
     def judge(self, channel: Channel) -> Optional[bytes]:
         """The cached body that answers the channel's one request, else None."""
         # On the loop thread add_task is called from HTTPChannel.received, which holds the
-        # channel's requests_lock (a plain Lock): _write relies on that.
+        # channel's requests_lock: end_in_received relies on that.
         if not channel.requests_lock.locked():
             return None
         requests = channel.requests
@@ -58,13 +57,5 @@ class InlineReads(LoopHook[bytes]):
         return self._fast.cached_body(environ_of(request), key_of)
 
     def take(self, channel: Channel, body: bytes) -> None:
-        self._write(channel, body)
-
-    def _write(self, channel: Channel, body: bytes) -> None:
-        """Queue the answer (:func:`._wire.queue_on_loop`) and end the request as
-        ``HTTPChannel.service`` does."""
         self.answered += 1       # first: the answer may reach the client while it is queued
-        queue_on_loop(channel, ok_head(len(body)), body)
-        request = channel.requests.pop(0)
-        request.close()
-        channel.last_activity = time.time()
+        self.end_in_received(channel, ok_head(len(body)), body)

@@ -143,11 +143,7 @@ class ParkedPolls(LoopHook["Tuple[int, Optional[list]]"]):
         return cursor, ready
 
     def _answer_now(self, channel: Channel, items: list) -> None:
-        # Inside HTTPChannel.received, which holds the requests_lock: the request is ended
-        # here without taking it (see _inline's _write).
-        queue_on_loop(channel, _response(items))
-        channel.requests.pop(0).close()
-        channel.last_activity = time.time()
+        self.end_in_received(channel, _response(items))
 
     def _buffer_changed(self) -> None:
         # On the appending thread: tell the loop, once per batch of appends.

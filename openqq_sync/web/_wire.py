@@ -166,6 +166,15 @@ class LoopHook(Generic[Judged]):
     def take(self, channel: Channel, judged: Judged) -> None:
         raise NotImplementedError
 
+    def end_in_received(self, channel: Channel, *parts: bytes) -> None:
+        """Answer the channel's one request with ``parts`` (:func:`queue_on_loop`) and end it
+        as ``HTTPChannel.service`` does; only from :meth:`take`, inside
+        ``HTTPChannel.received``, which holds the channel's requests_lock (a plain Lock), so
+        the request is popped here without taking it."""
+        queue_on_loop(channel, *parts)
+        channel.requests.pop(0).close()
+        channel.last_activity = time.time()
+
     def _add_task(self, channel: Channel) -> None:
         try:
             judged = self.judge(channel) if self.on_loop() else None

@@ -191,7 +191,7 @@ def test_only_the_loop_thread_inside_received_answers(stack):
     inline.loop_started()               # this thread plays the loop
     went = []
     inline._dispatch = lambda channel: went.append("worker")
-    inline._write = lambda channel, body: went.append(body)
+    inline.take = lambda channel, body: went.append(body)
     cached = stack.app.wsgi_app.cached_body({}, KEYS[path])
     channel = _Channel(request_bytes(path))
     with channel.requests_lock:         # as HTTPChannel.received holds it
