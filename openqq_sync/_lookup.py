@@ -13,16 +13,13 @@ from __future__ import annotations
 
 from typing import Any, Dict, Iterable, List, Optional
 
+from .contacts import first
+
 
 def clean(criteria: Dict[str, Any]) -> Dict[str, str]:
     """Drop absent criteria; the rest as strings."""
     return {k: str(v) for k, v in criteria.items() if v is not None and v != ""}
 
-
-def first(found: Iterable[Any]) -> Any:
-    for obj in found or ():
-        return obj
-    return None
 
 
 def _find(client: Any, finder: str, search: str, criteria: Dict[str, Any]) -> Any:

@@ -96,8 +96,9 @@ def _indexed_key(criteria: Mapping[str, Any]) -> Optional[str]:
     return None
 
 
-def _first(found: Iterable[Any]) -> Any:
-    for obj in found:
+def first(found: Optional[Iterable[Any]]) -> Any:
+    """The first of ``found`` (None when empty or None)."""
+    for obj in found or ():
         return obj
     return None
 
@@ -197,21 +198,21 @@ class ContactStore:
         """
         key = _indexed_key(criteria)
         if key is None:
-            return _first(self.search_friends(**criteria))
+            return first(self.search_friends(**criteria))
         return self._find("friends", key, criteria, ())
 
     def find_group(self, **criteria: Any) -> Optional[Group]:
         """The first of ``search_groups(**criteria)`` (``member`` ignored), or None; see find_friend."""
         key = _indexed_key(criteria)
         if key is None:
-            return _first(self.search_groups(**criteria))
+            return first(self.search_groups(**criteria))
         return self._find("groups", key, criteria, ("member",))
 
     def find_discuss(self, **criteria: Any) -> Optional[Discuss]:
         """The first of ``search_discusses(**criteria)`` (``member`` ignored), or None; see find_friend."""
         key = _indexed_key(criteria)
         if key is None:
-            return _first(self.search_discusses(**criteria))
+            return first(self.search_discusses(**criteria))
         return self._find("discusses", key, criteria, ("member",))
 
     def _find(self, kind: str, key: str, criteria: Dict[str, Any], ignored: Tuple[str, ...]) -> Any:
