@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from typing import List
 
-from ._procs import ApiServer, Sandbox
+from ._procs import ApiServer, Sandbox, cpu_seconds
 from ._table import Row
-
-
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of a process so far (Linux /proc)."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def measure(world: str) -> tuple:

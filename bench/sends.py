@@ -8,14 +8,13 @@ so every transport speed-up moved the floor as much as the API.
 from __future__ import annotations
 
 import http.client
-import os
 import threading
 import time
 import urllib.parse
 from typing import Callable, List
 
 from ._load import percentile
-from ._procs import ApiServer, Sandbox
+from ._procs import ApiServer, Sandbox, cpu_seconds
 from ._raw import RawSession
 from ._table import Row
 
@@ -77,13 +76,6 @@ def _floor_sends(send: Callable[[list, int], dict], n: int, concurrency: int) ->
     return n / (time.perf_counter() - start)
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (``/proc/<pid>/stat`` utime, stime)."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 ROUNDS = 2
 
 
@@ -117,10 +109,10 @@ def run(full: bool) -> List[Row]:
                 p99s = []
                 for _ in range(ROUNDS):
                     floor_time += part / _floor_sends(floors[route], part, c)
-                    cpu0 = _cpu_seconds(api.popen.pid), _cpu_seconds(sandbox.popen.pid)
+                    cpu0 = cpu_seconds(api.popen.pid), cpu_seconds(sandbox.popen.pid)
                     rps, p99, bad = _api_sends(api.port, path, part, c)
-                    api_cpu += _cpu_seconds(api.popen.pid) - cpu0[0]
-                    box_cpu += _cpu_seconds(sandbox.popen.pid) - cpu0[1]
+                    api_cpu += cpu_seconds(api.popen.pid) - cpu0[0]
+                    box_cpu += cpu_seconds(sandbox.popen.pid) - cpu0[1]
                     api_time += part / rps
                     p99s.append(p99)
                     failures += bad
