@@ -127,9 +127,12 @@ class OneBotFace:
                 log.warning("onebot: thread %s still running after %.1f s", th.name, timeout)
 
     # ---- consumers and events ---------------------------------------------------------
-    def add_consumer(self, consumer: Any) -> None:
-        """Events go to ``consumer.push(text)`` from now on (it raises once the peer is gone)."""
+    def add_consumer(self, consumer: Any, first: Optional[str] = None) -> None:
+        """Events go to ``consumer.push(text)`` from now on (it raises once the peer is gone),
+        after ``first`` (the lifecycle event): an event emitted once the peer has read it reaches it."""
         with self._lock:
+            if first is not None:
+                consumer.push(first)
             self._consumers.append(consumer)
 
     def remove_consumer(self, consumer: Any) -> None:

@@ -149,9 +149,8 @@ class ForwardServer:
                 return
             path = urlsplit(req.path).path.rstrip("/")
             if path != "/api":
-                conn.send(face.lifecycle())
                 consumer = _WsConsumer(conn, "ws %s %s:%s" % (path or "/", *conn.remote_address[:2]))
-                face.add_consumer(consumer)
+                face.add_consumer(consumer, first=face.lifecycle())
             _serve_actions(face, conn)
         except ConnectionClosed:
             pass
@@ -339,8 +338,7 @@ class ReverseClient:
         self.connects += 1
         consumer = _WsConsumer(conn, "reverse %s" % self.url)
         try:
-            conn.send(face.lifecycle())
-            face.add_consumer(consumer)
+            face.add_consumer(consumer, first=face.lifecycle())
             _serve_actions(face, conn)
         finally:
             face.remove_consumer(consumer)
@@ -379,8 +377,7 @@ class HttpPoster:
 
     def start(self) -> "HttpPoster":
         self._thread.start()
-        self.push(self.face.lifecycle("enable"))
-        self.face.add_consumer(self)
+        self.face.add_consumer(self, first=self.face.lifecycle("enable"))
         return self
 
     def _run(self) -> None:
