@@ -159,7 +159,8 @@ class OneBotFace:
 
     def _observe(self, kind: str, facts: Dict[str, Any]) -> None:
         # Runs under the world's lock: only queue (the dispatcher builds the event).
-        self._queue.put(("world", kind, facts, int(time.time())))
+        if not self.stopping.is_set():
+            self._queue.put(("world", kind, facts, int(time.time())))
 
     def _dispatch(self) -> None:
         while True:
