@@ -230,9 +230,7 @@ class OneBotFace:
             sender = {"user_id": f["user_id"], "nickname": who["nickname"], "card": who["card"], "role": who["role"]}
         else:
             kind = "private"
-            sender = {"user_id": f["user_id"], "nickname": who["nickname"], "sex": who["sex"], "age": 0}
-            if group_id is not None:
-                sender["group_id"] = group_id
+            sender = {"user_id": f["user_id"], "nickname": who["nickname"], "card": "", "sex": who["sex"], "age": 0}
         record = {"time": when, "message_type": kind, "message_id": f["msg_id"], "user_id": f["user_id"],
                   "group_id": group_id, "sender": sender, "segments": segments,
                   "group_name": who["group_name"]}
@@ -248,7 +246,7 @@ class OneBotFace:
         elif r["group_id"] is not None:
             ev.update(sub_type="group", group_id=r["group_id"], temp_source=0)
         else:
-            ev.update(sub_type="friend", target_id=self.self_id)
+            ev.update(sub_type="friend")
         raw = msg.to_cq(r["segments"])
         ev.update(message=r["segments"] if self.message_format == "array" else raw, raw_message=raw, font=14,
                   sender=r["sender"], message_format=self.message_format, message_seq=r["message_id"],
