@@ -1,4 +1,4 @@
-"""The exception hierarchy of the SmartQQ client (house style R3).
+"""The one exception hierarchy of the package (house style R3).
 
 ``OpenQQError`` is the root. ``TransportError`` covers everything below the protocol
 (network, timeouts, non-2xx, bodies that are not the JSON we asked for); ``PollTimeout``
@@ -20,6 +20,10 @@ __all__ = [
     "LoginExpired",
     "NeedRelink",
     "AccountMismatch",
+    "AbortedError",
+    "LoginFailed",
+    "LoginStopped",
+    "Kicked",
     "retcode",
 ]
 
@@ -47,6 +51,14 @@ class TransportError(OpenQQError):
 
 class PollTimeout(TransportError):
     """The server sent nothing within the read timeout (for poll2: "no news")."""
+
+
+class AbortedError(TransportError):
+    """The request's session was aborted on purpose (``stop()``, a relogin)."""
+
+    def __init__(self, message: str = "session aborted", **kwargs: Any) -> None:
+        kwargs["aborted"] = True
+        super().__init__(message, **kwargs)
 
 
 _E = TypeVar("_E", bound="Type[ProtocolError]")
@@ -101,3 +113,15 @@ class NeedRelink(ProtocolError):
 
 class AccountMismatch(ProtocolError):
     """login2 (or the QR scan) logged in a different QQ number than the one expected."""
+
+
+class LoginFailed(OpenQQError):
+    """The login cannot succeed without the user's help; the client stops."""
+
+
+class LoginStopped(OpenQQError):
+    """stop() was called while logging in."""
+
+
+class Kicked(OpenQQError):
+    """The service forced this session offline; the client stops without a relogin."""

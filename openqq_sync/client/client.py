@@ -1,15 +1,17 @@
-"""The Client: one SmartQQ account, its threads, its state machine and its public verbs.
+"""The Client: one QQ account, its threads, its state machine and its public verbs.
 
 Threads (each named ``openqq-<account>-<role>``, run through the crash wrapper):
 
-* ``poll`` — the protocol thread, the only writer of the state: login (5.2), contact load,
-  then the poll2 loop; a relogin goes back through the login with saved cookies first;
+* ``poll`` — the protocol thread, the only writer of the state: login (through the
+  backend), contact load, then the receive loop; a relogin goes back through the login;
 * ``sender`` — the outbound queue (8.4);
 * ``updater`` — the periodic contact refresh (6.11);
 * ``members_N`` — short-lived workers of the parallel member load.
 
-Everything public here is thread-safe unless its docstring says otherwise. Signals are sent
-with this Client as sender; receivers run on the emitting thread and must only enqueue.
+The protocol itself is the backend's (``Config.backend``, SmartQQ by default); the workers
+share a :class:`~openqq_sync.client.runtime.Runtime`. Everything public here is thread-safe
+unless its docstring says otherwise. Signals are sent with this Client as sender;
+receivers run on the emitting thread and must only enqueue.
 """
 
 from __future__ import annotations
@@ -18,25 +20,24 @@ import logging
 import os
 import threading
 import time
-import weakref
-from typing import Any, Iterable, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Union
 
-from . import files, signals
-from ._loader import Loader
-from ._login_machine import LoginFailed, LoginMachine, LoginStopped
-from ._poller import RELOGIN, Backoff, PollLoop
-from ._receiver import Receiver
-from ._sender import MessageIds, Sender, SendHandle
-from ._state import ClientState, StateCell
-from ._threads import emit, join_all, spawn
-from ._updater import Updater
-from .config import Config
-from .contacts import Change, ContactStore
-from .model import Discuss, DiscussMember, Friend, Group, GroupMember, Message, User
-from .protocol import ext as ext_api
-from .protocol.codec import face_parse, replace_comp_sign
-from .protocol.errors import OpenQQError, ProtocolError, TransportError
-from .protocol.transport import Transport
+from .. import backends, signals
+from ..backends import Backend
+from ..config import Config
+from ..errors import LoginFailed, LoginStopped, OpenQQError, ProtocolError, TransportError
+from ..model import Discuss, DiscussMember, Friend, Group, GroupMember, Message, User
+from ..faces import face_parse, replace_comp_sign
+from ..threads import join_all, spawn
+from . import files
+from .contacts import ContactStore
+from .loader import Loader
+from .poller import RELOGIN, Backoff, PollLoop
+from .receiver import Receiver
+from .runtime import Runtime
+from .sender import MessageIds, Sender, SendHandle
+from .state import ClientState
+from .updater import Updater
 
 log = logging.getLogger(__name__)
 
@@ -48,61 +49,67 @@ MIN_SHUTUP_SECONDS = 60
 def _network_failure(error: BaseException) -> bool:
     """True when ``error`` (or what caused it) is the network or a failed answer of the
     service (both may pass), not a verdict such as a QR code expired too often."""
-    while error is not None:
-        if isinstance(error, (TransportError, ProtocolError)):
+    cause: Optional[BaseException] = error
+    while cause is not None:
+        if isinstance(cause, (TransportError, ProtocolError)):
             return True
-        error = error.__cause__  # type: ignore[assignment]
+        cause = cause.__cause__
     return False
 
 
 class Client:
-    """A single-account SmartQQ client.
+    """A single-account QQ client.
 
-    :param config: options; ``config.server`` routes every ``*.qq.com`` call (a sandbox).
-    :param transport: an already built :class:`Transport` (tests, embedding); keyword only.
+    :param config: options; ``config.backend`` chooses the protocol, ``config.server``
+        routes SmartQQ's ``*.qq.com`` calls (a sandbox).
+    :param backend: an already built backend (tests, embedding); keyword only.
     """
 
-    def __init__(self, config: Optional[Config] = None, *, transport: Optional[Transport] = None) -> None:
+    def __init__(self, config: Optional[Config] = None, *, backend: Optional[Backend] = None) -> None:
         self.config = config if config is not None else Config()
-        if self.config.member_load not in ("login", "background"):
-            raise ValueError(f"member_load must be 'login' or 'background', not {self.config.member_load!r}")
-        self._transport = transport if transport is not None else Transport(self.config)
-        self.contacts = ContactStore(use_friend_markname=self.config.group_member_use_friend_markname,
-                                     card_cut_length=self.config.group_member_card_cut_length)
-        self.log = log.getChild(self.config.account)
+        self._backend = backend if backend is not None else backends.create(self.config)
+        self._rt = Runtime(self, self.config, self._backend)
+        self.contacts: ContactStore = self._rt.contacts
+        self.log = self._rt.log
         self.pid = os.getpid()
         self.starttime: Optional[int] = None
-        self.qrcode: Optional[bytes] = None
-        self.error: Optional[str] = None          # why the client stopped on its own
-        self._cell = StateCell()
         self._lock = threading.Lock()
-        self._creds_cond = threading.Condition(self._lock)
-        self._creds: Any = None
-        self._stop_event = threading.Event()
-        self._relogin_event = threading.Event()
-        self._relogin_logout = True               # whether the requested relogin logs out
         self._finished = threading.Event()
-        self._members_ready = threading.Event()
-        self._login_count = 0                      # successful logins (a relogin ends old work)
         self._started = False
         self._stopping = False
         self._threads: List[threading.Thread] = []
-        self._sessions: "weakref.WeakSet[Any]" = weakref.WeakSet()
-        self._poll_session: Any = None
-        self._state_file: Optional[files.StateFile] = None
         self._pid_claimed = False
         self._msg_ids = MessageIds()
-        self._login = LoginMachine(self)
-        self._loader = Loader(self)
-        self._receiver = Receiver(self)
-        self._sender = Sender(self)
-        self._updater = Updater(self)
+        # Member-load workers are joined by the loader itself, not kept in _threads.
+        self._loader = Loader(self._rt, lambda role, target: spawn(
+            self.config.account, role, target, on_crash=self._crashed))
+        self._sender = Sender(self._rt)
+        self._updater = Updater(self._rt, self._loader)
+        self._receiver = Receiver(self._rt, self._loader)
 
     # ------------------------------------------------------------------ state (read-only)
     @property
     def state(self) -> str:
         """The current state's name (``init`` … ``stop``)."""
-        return self._cell.value.value
+        return self._rt.state.value
+
+    @property
+    def error(self) -> Optional[str]:
+        """Why the client stopped on its own (login failed, kicked, a crash), else None."""
+        return self._rt.error
+
+    @property
+    def qrcode(self) -> Optional[bytes]:
+        """The PNG of the QR code waiting to be scanned, else None."""
+        return self._rt.qrcode
+
+    @property
+    def backend(self) -> Backend:
+        return self._backend
+
+    def describe(self) -> Dict[str, Any]:
+        """What the backend says of itself (``{"backend": "smartqq", ...}``)."""
+        return self._backend.describe()
 
     def wait_for_state(self, state: Union[str, ClientState], timeout: Optional[float] = None) -> bool:
         """Block until the state is ``state`` (True) or ``timeout`` passes (False).
@@ -110,8 +117,8 @@ class Client:
         Waiting for anything but ``stop`` also returns False as soon as the client stops.
         """
         want = ClientState(state)
-        seen = []
-        self._cell.wait_for(lambda s: (seen.append(s) or s == want or s == ClientState.STOP), timeout)
+        seen: List[ClientState] = []
+        self._rt.cell.wait_for(lambda s: (seen.append(s) or s == want or s == ClientState.STOP), timeout)
         return bool(seen) and seen[-1] == want
 
     @property
@@ -120,66 +127,15 @@ class Client:
 
     @property
     def running(self) -> bool:
-        return self._cell.value == ClientState.RUNNING
-
-    # ------------------------------------------------------------------ signals helpers
-    def _emit(self, signal: Any, **kwargs: Any) -> None:
-        emit(signal, self, **kwargs)
-
-    def _emit_changes(self, changes: Iterable[Change]) -> None:
-        for name, kwargs in changes:
-            self._emit(getattr(signals, name), **kwargs)
-
-    def _emit_receive(self, msg: Message) -> None:
-        self._emit(signals.receive_message, msg=msg)
-
-    def _emit_send(self, msg: Message) -> None:
-        self._emit(signals.send_message, msg=msg)
-
-    def _set_state(self, new: ClientState) -> None:
-        changed = self._cell.set(new, notify=False)
-        if changed is None:
-            return
-        old, new = changed
-        try:
-            self.log.info("state %s -> %s", old.value, new.value)
-            if self._state_file is not None:
-                self._state_file.write(new.value, old.value)
-            self._emit(signals.state_change, old=old.value, new=new.value)
-        finally:
-            self._cell.notify()
-
-    # ------------------------------------------------------------------ credentials
-    def _publish_credentials(self, creds: Any) -> None:
-        with self._creds_cond:
-            self._creds = creds
-            self._creds_cond.notify_all()
-
-    def _wait_credentials(self) -> Any:
-        """The current credentials, waiting through a relogin; None when stopping."""
-        with self._creds_cond:
-            self._creds_cond.wait_for(lambda: self._creds is not None or self._stop_event.is_set())
-            return None if self._stop_event.is_set() else self._creds
-
-    def _register_session(self, session: Any) -> None:
-        self._sessions.add(session)
-
-    def _abort_sessions(self) -> None:
-        for session in list(self._sessions):
-            try:
-                self._transport.abort(session)
-            except Exception:  # best effort: stop must go on
-                self.log.debug("aborting a session failed", exc_info=True)
-
-    def _save_cookies(self) -> None:
-        if not self.config.keep_cookie:
-            return
-        try:
-            self._transport.save_cookies(self.config.cookie_path)
-        except OSError as e:
-            self.log.warning("could not save cookies to %s: %s", self.config.cookie_path, e)
+        return self._rt.state == ClientState.RUNNING
 
     # ------------------------------------------------------------------ lifecycle
+    def _spawn(self, role: str, target: Any) -> threading.Thread:
+        thread = spawn(self.config.account, role, target, on_crash=self._crashed)
+        with self._lock:
+            self._threads.append(thread)
+        return thread
+
     def start(self) -> "Client":
         """Start the threads; returns at once (watch ``state`` or ``wait_for_state``).
 
@@ -195,18 +151,17 @@ class Client:
         files.claim_pid_file(config.pid_path, self.pid)
         self._pid_claimed = True
         self.starttime = int(time.time())
-        self._state_file = files.StateFile(config, start_time=self.starttime, pid=self.pid)
-        self._state_file.write(self.state, None)
-        if config.keep_cookie and self._transport.load_cookies(config.cookie_path):
-            self.log.info("loaded saved cookies from %s", config.cookie_path)
-        account = config.account
-        self._threads.append(spawn(account, "sender", self._sender.run, on_crash=self._crashed))
-        self._threads.append(spawn(account, "updater", self._updater.run, on_crash=self._crashed))
-        self._threads.append(spawn(account, "poll", self._protocol_main, on_crash=self._crashed))
+        self._rt.state_file = files.StateFile(config, start_time=self.starttime, pid=self.pid)
+        self._rt.state_file.write(self.state, None)
+        if self._backend.restore():
+            self.log.info("restored the saved session from %s", config.tmpdir)
+        self._spawn("sender", self._sender.run)
+        self._spawn("updater", self._updater.run)
+        self._spawn("poll", self._protocol_main)
         return self
 
     def _crashed(self, error: BaseException) -> None:
-        self.error = f"internal error: {error!r}"
+        self._rt.error = f"internal error: {error!r}"
         self._stop_from_inside()
 
     def _stop_from_inside(self) -> None:
@@ -222,21 +177,20 @@ class Client:
 
     def _protocol_main(self, ready: threading.Event) -> None:
         ready.set()
-        self._set_state(ClientState.LOADING)
+        rt = self._rt
+        rt.set_state(ClientState.LOADING)
         relogin = False
         # Between failed attempts of a relogin or a contact load: never a tight loop.
-        cap = 2.0 * float(self.config.poll_retry_max_delay)
+        cap = 2.0 * self.config.poll_retry_max_delay
         backoff = Backoff(base=min(1.0, cap), cap=cap)
-        while not self._stop_event.is_set():
-            session = self._transport.thread_session()
-            self._register_session(session)
-            self._relogin_event.clear()
+        while not rt.stop.is_set():
+            rt.relogin.clear()
             try:
-                creds, is_scan = self._login.login()
+                result = self._backend.login(rt)
             except LoginStopped:
                 break
             except (LoginFailed, OpenQQError) as e:
-                if self._stop_event.is_set():
+                if rt.stop.is_set():
                     break
                 if relogin and _network_failure(e):
                     # The service is unreachable or refusing for a moment: keep trying,
@@ -244,50 +198,49 @@ class Client:
                     # hiccup). A first login that fails stops (original).
                     delay = backoff.next()
                     self.log.warning("relogin failed (%s); retrying in %.0f s", e, delay)
-                    if self._stop_event.wait(delay):
+                    if rt.stop.wait(delay):
                         break
                     continue
-                self.error = f"login failed: {e}"
+                rt.error = f"login failed: {e}"
                 self.log.error("login failed: %s; stopping", e)
                 break
-            self._login_count += 1
-            self._publish_credentials(creds)
-            self._save_cookies()
-            self._set_state(ClientState.UPDATING)
-            self._members_ready.clear()
+            rt.login_count += 1
+            rt.set_online(True)
+            self._backend.save()
+            rt.set_state(ClientState.UPDATING)
+            rt.members_ready.clear()
             background = self.config.member_load == "background"
             try:
                 self._loader.load_initial(members=not background)
             except OpenQQError as e:
-                if self._stop_event.is_set():
+                if rt.stop.is_set():
                     break
                 delay = backoff.next()
                 self.log.warning("loading contacts failed (%s): relogin in %.0f s", e, delay)
                 relogin = True
                 self._begin_relogin(logout=False)
-                if self._stop_event.wait(delay):
+                if rt.stop.wait(delay):
                     break
                 continue
-            if self._stop_event.is_set():
+            if rt.stop.is_set():
                 break
             backoff.reset()
-            self._emit(signals.login, is_scan=is_scan)
+            rt.emit(signals.login, is_scan=result.is_scan)
             if relogin:
-                self._emit(signals.relogin)
-            self._set_state(ClientState.RUNNING)
+                rt.emit(signals.relogin)
+            rt.set_state(ClientState.RUNNING)
             if background:
-                self._threads.append(spawn(self.config.account, "member-loader", self._load_members,
-                                           on_crash=self._crashed))
+                self._spawn("member-loader", self._load_members)
             else:
-                self._members_ready.set()
-            outcome = PollLoop(self).run()
-            if outcome != RELOGIN or self._stop_event.is_set():
+                rt.members_ready.set()
+            outcome = PollLoop(rt, self._receiver).run()
+            if outcome != RELOGIN or rt.stop.is_set():
                 break
             relogin = True
             # Only a requested relogin logs out: after a lost session the saved login
             # (supertoken) is still good, and logging out would kill it and force a new
             # QR scan on an unattended bot (issue 6: relogin with the saved cookies).
-            self._begin_relogin(logout=self._relogin_event.is_set() and self._relogin_logout)
+            self._begin_relogin(logout=rt.relogin.is_set() and rt.relogin_logout)
         self._stop_from_inside()
 
     def _load_members(self, ready: threading.Event) -> None:
@@ -298,42 +251,30 @@ class Client:
             # A relogin or stop came first; the next login loads them again.
             self.log.info("background member load ended early: %s", e)
             return
-        self._emit_changes(changes)
-        if not self._stop_event.is_set():
-            self._members_ready.set()
+        self._rt.emit_changes(changes)
+        if not self._rt.stop.is_set():
+            self._rt.members_ready.set()
 
     def wait_for_members(self, timeout: Optional[float] = None) -> bool:
         """Block until every member list of this login is loaded (at once with
         ``member_load="login"`` once running); False on timeout."""
-        return self._members_ready.wait(timeout)
+        return self._rt.members_ready.wait(timeout)
 
     def _begin_relogin(self, logout: bool = True) -> None:
         """Leave the session (5.16): logout (if asked), forget credentials, reset the
         per-session state."""
-        self.log.info("relogin: %s, then in again (saved cookies first)",
+        self.log.info("relogin: %s, then in again (saved session first)",
                       "logging out" if logout else "session lost")
-        self._publish_credentials(None)
+        self._rt.set_online(False)
         if logout:
-            self._login.flow.logout()
-        self._save_cookies()
-        self._sender.clear_sess_sigs()
+            self._backend.logout()
+        self._backend.save()
+        self._backend.forget()
 
     def request_relogin(self) -> None:
         """Ask the protocol thread to log in again; returns at once. Ignored when stopped
         or not yet logged in."""
-        self._request_relogin(logout=True)
-
-    def _request_relogin(self, logout: bool) -> None:
-        # logout=False: the sender's relogin after -3 failures keeps the saved login, so an
-        # unattended bot does not end up waiting for a QR scan.
-        if self._stop_event.is_set() or self._creds is None:
-            return
-        self._relogin_logout = logout
-        self._relogin_event.set()
-        # Cut the held poll2 so the protocol thread sees the request now, not after the hold.
-        session = self._poll_session
-        if session is not None:
-            self._transport.abort(session)
+        self._rt.request_relogin(logout=True)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop every thread (bounded by ``timeout``), state ``stop``, ``stop`` emitted,
@@ -341,18 +282,15 @@ class Client:
         with self._lock:
             first = not self._stopping
             self._stopping = True
-            self._creds_cond.notify_all()
         deadline = time.monotonic() + timeout
         if not first:
             self._finished.wait(timeout)
             join_all(list(self._threads), deadline, time.monotonic)
             return
-        self._stop_event.set()
-        with self._creds_cond:
-            self._creds_cond.notify_all()
+        self._rt.request_stop()
         self._sender.wake()
         self._updater.wake()
-        self._abort_sessions()
+        self._backend.abort()
         alive = join_all(list(self._threads), deadline, time.monotonic)
         if alive:
             self.log.warning("%d thread(s) still running after stop: %s", len(alive), ", ".join(alive))
@@ -360,15 +298,15 @@ class Client:
 
     def _finish(self) -> None:
         if self._pid_claimed:   # a refused second client must not overwrite the first's files
-            self._save_cookies()
-        self._set_state(ClientState.STOP)
-        self.qrcode = None
+            self._backend.save()
+        self._rt.set_state(ClientState.STOP)
+        self._rt.qrcode = None
         if self._pid_claimed:
             files.release_pid_file(self.config.pid_path, self.pid)
             files.remove_quietly(self.config.qrcode_path)
-        self._transport.close()
+        self._backend.close()
         self.log.info("stopped%s", f" ({self.error})" if self.error else "")
-        self._emit(signals.stop)
+        self._rt.emit(signals.stop)
         self._finished.set()
 
     def join(self, timeout: Optional[float] = None) -> bool:
@@ -387,18 +325,18 @@ class Client:
         """Fetch a group's members (+ ext) when its list is empty. Blocking."""
         if group.members:
             return
-        self._emit_changes(self._loader.load_group(group))
+        self._rt.emit_changes(self._loader.load_group(group))
 
     def load_discuss_members(self, discuss: Discuss) -> None:
         if discuss.members:
             return
-        self._emit_changes(self._loader.load_discuss(discuss))
+        self._rt.emit_changes(self._loader.load_discuss(discuss))
 
     # ------------------------------------------------------------------ sending
     def _new_send(self, kind: str, content: Any, from_: str, **fields: Any) -> SendHandle:
         if content is None or str(content) == "":
             raise ValueError("message content is empty")
-        if self._cell.value != ClientState.RUNNING:
+        if self._rt.state != ClientState.RUNNING:
             raise RuntimeError(f"cannot send: the client is {self.state}, not running")
         text = str(content)
         if not self.config.default_send_real_comp_sign:
@@ -481,8 +419,7 @@ class Client:
         if not self._admin_allowed("shutup", group, members):
             return False
         try:
-            return bool(ext_api.shutup_members(self._transport, group.get("uid"),
-                                               [(m.get("uid"), int(seconds)) for m in members]))
+            return self._backend.shutup(group, [(m, int(seconds)) for m in members])
         except OpenQQError as e:
             self.log.error("shutup failed: %s", e)
             return False
@@ -494,12 +431,12 @@ class Client:
         if not self._admin_allowed("kick", group, members):
             return False
         try:
-            ok = bool(ext_api.kick_members(self._transport, group.get("uid"), [m.get("uid") for m in members]))
+            ok = self._backend.kick(group, members)
         except OpenQQError as e:
             self.log.error("kick failed: %s", e)
             return False
         if ok:
-            self._emit_changes(self.contacts.remove_group_members(group, members))
+            self._rt.emit_changes(self.contacts.remove_group_members(group, members))
         return ok
 
     def __repr__(self) -> str:

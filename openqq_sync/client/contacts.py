@@ -18,7 +18,7 @@ import functools
 import threading
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, TypeVar
 
-from .model import (Contact, Discuss, DiscussMember, Friend, Group, GroupMember, User, _as_text,
+from ..model import (Contact, Discuss, DiscussMember, Friend, Group, GroupMember, User, _as_text,
                     _key, matches)
 
 #: A change to emit: (signal name in ``openqq_sync.signals``, keyword payload).
@@ -523,3 +523,62 @@ class ContactStore:
             if friend is None:
                 return []
             return _property_changes(friend, friend.update({"state": state, "client_type": client_type}))
+
+
+# -- lookups for the API and post_api answers, through a Client's public verbs -----------
+# Criteria are string equalities ANDed together, as the original's searches were; a
+# criterion whose value is missing is ignored, and no criterion at all finds nothing.
+
+def clean(criteria: Mapping[str, Any]) -> Dict[str, str]:
+    """Drop absent criteria; the rest as strings."""
+    return {k: str(v) for k, v in criteria.items() if v is not None and v != ""}
+
+
+def find_friend(client: Any, **criteria: Any) -> Optional[Friend]:
+    c = clean(criteria)
+    return client.contacts.find_friend(**c) if c else None
+
+
+def find_group(client: Any, **criteria: Any) -> Optional[Group]:
+    c = clean(criteria)
+    return client.contacts.find_group(**c) if c else None
+
+
+def find_discuss(client: Any, **criteria: Any) -> Optional[Discuss]:
+    c = clean(criteria)
+    return client.contacts.find_discuss(**c) if c else None
+
+
+def group_members(client: Any, group: Group) -> List[GroupMember]:
+    """The group's members, fetched first (blocking) when the list is still empty."""
+    members = list(group.members)
+    if not members:
+        client.load_group_members(group)
+        fresh = client.contacts.find_group(id=group.get("id")) or group
+        members = list(fresh.members)
+    return members
+
+
+def discuss_members(client: Any, discuss: Discuss) -> List[DiscussMember]:
+    members = list(discuss.members)
+    if not members:
+        client.load_discuss_members(discuss)
+        fresh = client.contacts.find_discuss(id=discuss.get("id")) or discuss
+        members = list(fresh.members)
+    return members
+
+
+def find_member(members: Iterable[_C], **criteria: Any) -> Optional[_C]:
+    """The first member matching every criterion (``model.matches``), None without any."""
+    c = clean(criteria)
+    if not c:
+        return None
+    for member in members:
+        if matches(member, c):
+            return member
+    return None
+
+
+def state_name(client: Any) -> str:
+    """The client's state as the original's name (``"running"``)."""
+    return str(client.state)

@@ -21,8 +21,8 @@ import platform
 import tempfile
 from typing import Any, Dict, Optional
 
-from . import __version__
-from .config import Config
+from .. import __version__
+from ..config import Config
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
-"""Turning poll2 items into Messages: resolution, filters, dedupe (protocol doc 7.4-7.8).
+"""Turning received events into Messages: resolution, filters, dedupe (protocol doc 7.4-7.8).
 
-Runs on the protocol thread. For each item of a poll result:
+Runs on the protocol thread. For each event of a receive:
 
 * senders, groups and discussions are resolved by id; an unknown one triggers one reload
   of that list (7.6), then either a ``昵称未知`` placeholder (``ignore_unknown_id`` off) or
@@ -9,8 +9,8 @@ Runs on the protocol thread. For each item of a poll result:
 * the account's own messages are dropped unless ``allow_message_sync`` (7.7), in which
   case they are reported as sent from another device;
 * a message id seen recently is dropped (the service may deliver a message twice);
-* ``buddies_status_change`` updates the friend's presence (the original lost the whole
-  batch there, bug 6); ``kick_message`` stops the client with the reason logged.
+* a presence event updates the friend's presence (the original lost the whole batch
+  there, bug 6); a kicked event stops the client with the reason logged.
 """
 
 from __future__ import annotations
@@ -18,9 +18,15 @@ from __future__ import annotations
 import collections
 import logging
 import time
-from typing import Any, Deque, Dict, Mapping, Optional, Set, Tuple
+from typing import Any, Deque, Dict, List, Mapping, Optional, Set, Tuple
 
-from .model import Message
+from .. import signals
+from ..backends import Event, KickedEvent, MessageEvent, PresenceEvent
+from ..errors import Kicked
+from ..model import Message
+from .contacts import Change
+from .loader import Loader
+from .runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -28,15 +34,12 @@ DEDUPE_SIZE = 4096
 RELOAD_MIN_INTERVAL = 5.0   # seconds between "unknown id" reloads of one list
 
 
-class Kicked(Exception):
-    """The service forced this session offline (poll ``kick_message``)."""
-
-
 class Receiver:
     """Builds and dispatches received messages for one client. Protocol thread only."""
 
-    def __init__(self, client: Any) -> None:
-        self._client = client
+    def __init__(self, rt: Runtime, loader: Loader) -> None:
+        self._rt = rt
+        self._loader = loader
         self._seen: Set[Tuple[str, Any]] = set()
         self._order: Deque[Tuple[str, Any]] = collections.deque()
         self._last_reload: Dict[str, float] = {}
@@ -47,11 +50,11 @@ class Receiver:
         if now - self._last_reload.get(kind, -1e9) < RELOAD_MIN_INTERVAL:
             return
         self._last_reload[kind] = now
-        loader = self._client._loader
+        loader = self._loader
         fn = {"friend": loader.reload_friends, "group": loader.reload_groups,
               "discuss": loader.reload_discusses}[kind]
         log.info("unknown %s id in a message: reloading the %s list", kind, kind)
-        self._client._emit_changes(fn())
+        self._rt.emit_changes(fn())
 
     def _reload_owner(self, owner: Any) -> None:
         key = f"members:{owner.KIND}:{owner.get('id')}"
@@ -59,22 +62,22 @@ class Receiver:
         if now - self._last_reload.get(key, -1e9) < RELOAD_MIN_INTERVAL:
             return
         self._last_reload[key] = now
-        loader = self._client._loader
-        changes = loader.load_group(owner) if owner.KIND == "group" else loader.load_discuss(owner)
-        self._client._emit_changes(changes)
+        loader = self._loader
+        changes: List[Change] = loader.load_group(owner) if owner.KIND == "group" else loader.load_discuss(owner)
+        self._rt.emit_changes(changes)
 
     def _friend(self, friend_id: Any) -> Tuple[Any, bool]:
-        store = self._client.contacts
+        store = self._rt.contacts
         friend = store.friend(friend_id)
         if friend is None:
             self._reload("friend")
             friend = store.friend(friend_id)
-        if friend is None and not self._client.config.ignore_unknown_id:
+        if friend is None and not self._rt.config.ignore_unknown_id:
             return store.add_placeholder_friend(friend_id), True
         return friend, friend is None or friend.placeholder
 
     def _owner(self, kind: str, owner_id: Any) -> Any:
-        store = self._client.contacts
+        store = self._rt.contacts
         find = store.group if kind == "group" else store.discuss
         owner = find(owner_id)
         if owner is None:
@@ -87,36 +90,33 @@ class Receiver:
         if member is None:
             self._reload_owner(owner)
             member = owner.member(member_id)
-        if member is None and not self._client.config.ignore_unknown_id:
-            return self._client.contacts.add_placeholder_member(owner, member_id), True
+        if member is None and not self._rt.config.ignore_unknown_id:
+            return self._rt.contacts.add_placeholder_member(owner, member_id), True
         return member, member is None or member.placeholder
 
     # -- one item ----------------------------------------------------------------------------
-    def handle(self, item: Mapping[str, Any]) -> None:
-        """Process one poll item; never raises for a bad item (it is logged and skipped)."""
-        kind = item.get("type")
-        try:
-            if kind == "kick_message":
-                raise Kicked(item.get("reason") or "forced offline")
-            if kind == "buddies_status_change":
-                self._presence(item)
-                return
-            if kind in ("friend_message", "group_message", "discuss_message", "sess_message"):
-                msg = self._build(kind, item)
-                if msg is not None:
-                    self._dispatch(msg)
-                return
-            log.debug("ignoring poll item of type %s", kind)
-        except Kicked:
-            raise
-        except Exception:
-            log.exception("could not process a %s poll item", kind)
+    def handle(self, event: Event) -> None:
+        """Process one event; never raises for a bad one (it is logged and skipped).
 
-    def _presence(self, item: Mapping[str, Any]) -> None:
-        friend_id = item.get("friend_id")
-        state = item.get("state")
-        changes = self._client.contacts.update_friend_presence(friend_id, state, item.get("client_type"))
-        self._client._emit_changes(changes)
+        :raises Kicked: the event says the session was forced offline.
+        """
+        if isinstance(event, KickedEvent):
+            raise Kicked(event.reason or "forced offline")
+        try:
+            if isinstance(event, PresenceEvent):
+                self._rt.emit_changes(self._rt.contacts.update_friend_presence(
+                    event.friend_id, event.state, event.client_type))
+                return
+            if isinstance(event, MessageEvent):
+                kind = event.item.get("type")
+                if kind in ("friend_message", "group_message", "discuss_message", "sess_message"):
+                    msg = self._build(str(kind), event.item)
+                    if msg is not None:
+                        self._dispatch(msg)
+                    return
+            log.debug("ignoring event %r", event)
+        except Exception:
+            log.exception("could not process the event %r", event)
 
     def _duplicate(self, kind: str, msg_id: Any) -> bool:
         if msg_id is None:
@@ -131,8 +131,8 @@ class Receiver:
         return False
 
     def _build(self, kind: str, item: Mapping[str, Any]) -> Optional[Message]:
-        client = self._client
-        store = client.contacts
+        rt = self._rt
+        store = rt.contacts
         user = store.user
         if self._duplicate(kind, item.get("id")):
             log.debug("dropping duplicate %s %s", kind, item.get("id"))
@@ -202,24 +202,24 @@ class Receiver:
                 receiver, _ = self._member(owner, item.get("receiver_id"))
             else:
                 sender, unknown = self._member(owner, item.get("sender_id"))
-        if sender is None or (unknown and client.config.ignore_unknown_id):
+        if sender is None or (unknown and rt.config.ignore_unknown_id):
             log.info("dropping a %s from unknown id %s", kind, item.get("sender_id"))
             return None
         msg = Message(kind, "send" if own else "recv", sender=sender, receiver=receiver, group=group,
                       discuss=discuss, raw_content=list(raw), **fields)
         if own:
             msg.set(source="outer")
-        msg._client = client
+        msg._client = rt.owner
         return msg
 
     def _dispatch(self, msg: Message) -> None:
-        client = self._client
+        rt = self._rt
         if msg.is_send:
             # Our own message echoed by the service: sent by another device or by us (7.7).
-            if not client.config.allow_message_sync:
+            if not rt.config.allow_message_sync:
                 log.debug("dropping own message %s (allow_message_sync is off)", msg.id)
                 return
             msg.set_status(0, "发送成功", "来自其他设备")
-            client._emit_send(msg)
+            rt.emit(signals.send_message, msg=msg)
             return
-        client._emit_receive(msg)
+        rt.emit(signals.receive_message, msg=msg)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
-
-from ._state import ClientState
-from .protocol.errors import LoginExpired, OpenQQError
+from ..errors import LoginExpired, OpenQQError
+from .loader import Loader
+from .runtime import Runtime
+from .state import ClientState
 
 log = logging.getLogger(__name__)
 
@@ -21,8 +21,9 @@ log = logging.getLogger(__name__)
 class Updater:
     """Owns the refresh schedule; ``run`` is the thread body."""
 
-    def __init__(self, client: Any) -> None:
-        self._client = client
+    def __init__(self, rt: Runtime, loader: Loader) -> None:
+        self._rt = rt
+        self._loader = loader
         self._wake = threading.Event()
         self._cond = threading.Condition()
         self._done = 0        # completed refresh cycles
@@ -37,15 +38,15 @@ class Updater:
             target = self._done + (2 if self._busy else 1)
             self._wake.set()
             return self._cond.wait_for(
-                lambda: self._done >= target or self._client._stop_event.is_set(), timeout
+                lambda: self._done >= target or self._rt.stop.is_set(), timeout
             ) and self._done >= target
 
     def run(self, ready: threading.Event) -> None:
-        client = self._client
+        rt = self._rt
         ready.set()
         while True:
-            self._wake.wait(max(0.01, float(client.config.update_interval)))
-            if client._stop_event.is_set():
+            self._wake.wait(max(0.01, rt.config.update_interval))
+            if rt.stop.is_set():
                 break
             with self._cond:
                 self._wake.clear()
@@ -62,15 +63,15 @@ class Updater:
 
     def _refresh_once(self) -> None:
         """One refresh cycle (also callable synchronously in tests)."""
-        client = self._client
-        if client.state != ClientState.RUNNING.value:
-            log.debug("skipping the contact refresh: state %s", client.state)
+        rt = self._rt
+        if rt.state != ClientState.RUNNING:
+            log.debug("skipping the contact refresh: state %s", rt.state.value)
             return
         try:
-            changes = client._loader.refresh()
+            changes = self._loader.refresh()
         except LoginExpired:
             log.warning("contact refresh: session expired, asking for a relogin")
-            client.request_relogin()
+            rt.request_relogin(logout=True)
             return
         except OpenQQError as e:
             log.warning("contact refresh failed: %s", e)
@@ -82,4 +83,4 @@ class Updater:
             return
         if changes:
             log.info("contact refresh: %d change(s)", len(changes))
-        client._emit_changes(changes)
+        rt.emit_changes(changes)

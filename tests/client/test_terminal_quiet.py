@@ -2,7 +2,7 @@
 
 import logging
 
-from openqq_sync import showmsg
+from openqq_sync import terminal as showmsg
 from openqq_sync.model import Message
 
 

@@ -7,7 +7,7 @@ import json
 import time
 from typing import Any, Callable, Dict, TypeVar
 
-from .errors import OpenQQError, ProtocolError
+from ...errors import OpenQQError, ProtocolError
 
 F = TypeVar("F", bound=Callable[..., Any])
 

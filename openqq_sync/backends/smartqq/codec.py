@@ -18,7 +18,9 @@ import json
 import re
 from typing import Any, Dict, List, Optional, Tuple
 
-from ..faces import EMOJI, EMOJI_PATTERN, FACE_IDS, FACES, UNKNOWN_FACE
+from ...faces import EMOJI, EMOJI_PATTERN, FACES, UNKNOWN_FACE, face_parse, replace_comp_sign
+from ...faces import append_text as _append_text
+from ...faces import text_segment as _txt
 
 __all__ = [
     "DEFAULT_FONT",
@@ -39,41 +41,7 @@ UNKNOWN_CONTENT = "[未识别内容]"
 # The font block the web client always appended; the service wanted it as the last element.
 DEFAULT_FONT: Dict[str, Any] = {"name": "宋体", "size": 10, "style": [0, 0, 0], "color": "000000"}
 
-_BRACKETED = re.compile(r"\[([^\[\]]*)\]")
 _EMOJI = re.compile(EMOJI_PATTERN)
-
-
-def _txt(text: str) -> Segment:
-    return {"type": "txt", "content": text}
-
-
-def _append_text(segments: List[Segment], text: str) -> None:
-    # Unknown [..] and the text around it are one text run, as the original produced.
-    if not text:
-        return
-    if segments and segments[-1]["type"] == "txt":
-        segments[-1]["content"] += text
-    else:
-        segments.append(_txt(text))
-
-
-def face_parse(text: str) -> List[Segment]:
-    """Split outgoing text into txt and face segments (8.3).
-
-    Only ``[<face name>]`` is recognised; unknown bracketed text stays text, and emoji
-    names are not converted on send.
-    """
-    segments: List[Segment] = []
-    pos = 0
-    for m in _BRACKETED.finditer(text):
-        face_id = FACE_IDS.get(m.group(1))
-        if face_id is None:
-            continue
-        _append_text(segments, text[pos:m.start()])
-        segments.append({"type": "face", "id": face_id, "content": "[%s]" % m.group(1)})
-        pos = m.end()
-    _append_text(segments, text[pos:])
-    return segments
 
 
 def segments_text(segments: List[Segment]) -> str:
@@ -160,11 +128,6 @@ def decode_content(content: Any) -> Tuple[str, List[Segment]]:
         else:
             segments.append({"type": "unknown", "content": UNKNOWN_CONTENT})
     return segments_text(segments), segments
-
-
-def replace_comp_sign(text: str) -> str:
-    """The outgoing angle-bracket replacement (8.2): ``<`` → ``＜``, ``>`` → ``＞``."""
-    return text.replace("<", "\uff1c").replace(">", "\uff1e")
 
 
 def safe_truncate(s: Optional[str], length: int = 21) -> Optional[str]:

@@ -22,7 +22,7 @@ import requests
 
 from ._wire import D1_WEB2, R_D, R_S, S_WEB2, malformed_is_protocol_error, r_form, unix_time
 from .codec import entity_decode, safe_truncate
-from .errors import ProtocolError
+from ...errors import ProtocolError
 from .hashes import friend_hash
 from .login import Credentials
 from .transport import Transport
@@ -73,7 +73,7 @@ def _int(v: Any) -> Optional[int]:
 def _call(t: Transport, method: str, url: str, *, blocking: bool, session: Optional[requests.Session],
           **kw: Any) -> Any:
     if blocking:
-        kw.setdefault("timeout", getattr(t.config, "model_update_timeout", 15.0))
+        kw.setdefault("timeout", t.config.model_update_timeout)
         kw.setdefault("attempts", 3)
     return t.json(method, url, session=session, **kw)
 
@@ -107,7 +107,7 @@ def fetch_user(t: Transport, creds: Credentials, *, blocking: bool = True,
     data = _call(t, "GET", "%sget_self_info2?t=%d" % (S_WEB2, unix_time()), referer=R_S,
                  blocking=blocking, session=session)
     rec = dict(_result(data))
-    rec["state"] = getattr(t.config, "mode", "online")
+    rec["state"] = t.config.mode
     rec["name"] = rec.pop("nick", None)
     rec["client_type"] = "web"
     birthday = rec.get("birthday")
@@ -236,7 +236,7 @@ def fetch_group_detail(t: Transport, creds: Credentials, code: Any, *, blocking:
     group["owner_id"] = ginfo.get("owner")
     group["name"] = entity_decode(ginfo.get("name"))
     group["markname"] = entity_decode(ginfo.get("markname"))
-    cut = int(getattr(t.config, "group_member_card_cut_length", 21))
+    cut = int(t.config.group_member_card_cut_length)
     cards = {c.get("muin"): c.get("card") for c in result.get("cards") or [] if isinstance(c, dict)}
     stats = _by(result.get("stats"), "uin")
     members = []

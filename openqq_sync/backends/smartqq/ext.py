@@ -17,7 +17,7 @@ import requests
 from ._wire import R_QINFO, R_QINFO3, R_QUN, malformed_is_protocol_error
 from .codec import entity_decode, safe_truncate
 from .contacts import DEFAULT_CATEGORY, _decoded
-from .errors import ProtocolError, TransportError
+from ...errors import ProtocolError, TransportError
 from .hashes import bkn as _bkn
 from .transport import Transport
 
@@ -45,7 +45,7 @@ def _post(t: Transport, url: str, form: Dict[str, Any], referer: str, *,
         raise ProtocolError(None, None, "no skey cookie: ext endpoints unavailable")
     form = dict(form, bkn=token)
     data = t.json("POST", url, form=form, referer=referer, session=session, attempts=attempts,
-                  timeout=getattr(t.config, "model_update_timeout", 15.0))
+                  timeout=t.config.model_update_timeout)
     if not isinstance(data, dict) or data.get("ec") != 0:
         ec = data.get("ec") if isinstance(data, dict) else None
         # ec codes are qun.qq.com's own, not SmartQQ retcodes: no registry lookup.
@@ -104,7 +104,7 @@ def fetch_group_members_ext(t: Transport, group_uid: Any, user_uid: Any, *,
     cards = data.get("cards") if isinstance(data.get("cards"), dict) else {}
     times = data.get("times") if isinstance(data.get("times"), dict) else {}
     joins = data.get("join") if isinstance(data.get("join"), dict) else {}
-    cut = int(getattr(t.config, "group_member_card_cut_length", 21))
+    cut = int(t.config.group_member_card_cut_length)
     out: List[Record] = []
     append = out.append
     for m in mems:
@@ -156,7 +156,7 @@ def shutup_members(t: Transport, group_uid: Any, targets: Iterable[Tuple[Any, in
 def _action(t: Transport, url: str, form: Dict[str, Any], referer: str,
             session: Optional[requests.Session]) -> bool:
     try:
-        _post(t, url, form, referer, session=session, attempts=max(1, int(getattr(t.config, "ua_retry_times", 5))))
+        _post(t, url, form, referer, session=session, attempts=max(1, int(t.config.ua_retry_times)))
     except (ProtocolError, TransportError) as e:
         log.warning("%s failed: %s", url.rsplit("/", 1)[-1], e)
         return False

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any, List, Optional
 
 from ._wire import APPID, D1_WEB2, R_D, R_S, R_W, R_X, S_WEB2, r_form, unix_time
-from .errors import AccountMismatch, ProtocolError, TransportError
+from ...errors import AccountMismatch, ProtocolError, TransportError
 from .hashes import hash33, time33
 from .transport import Transport
 
@@ -98,11 +98,11 @@ class LoginFlow:
 
     @property
     def _attempts(self) -> int:
-        return max(1, int(getattr(self.config, "ua_retry_times", 5)))
+        return max(1, int(self.config.ua_retry_times))
 
     @property
     def _clientid(self) -> int:
-        return int(getattr(self.config, "clientid", 53999199))
+        return int(self.config.clientid)
 
     # --- Step A ------------------------------------------------------------------------
     def prepare(self) -> bool:
@@ -235,7 +235,7 @@ class LoginFlow:
         """
         if ptwebqq is ...:
             ptwebqq = self.ptwebqq
-        payload = {"status": getattr(self.config, "mode", "online"), "ptwebqq": ptwebqq,
+        payload = {"status": self.config.mode, "ptwebqq": ptwebqq,
                    "clientid": self._clientid, "psessionid": psessionid}
         data = self.t.json("POST", LOGIN2, form=r_form(payload), referer=R_D,
                            attempts=self._attempts)
@@ -265,7 +265,7 @@ class LoginFlow:
         :returns: new credentials (non-empty result fields replace the old ones).
         :raises ProtocolError, TransportError: the core falls back to a relogin.
         """
-        payload = {"status": getattr(self.config, "mode", "online"), "key": "",
+        payload = {"status": self.config.mode, "key": "",
                    "ptwebqq": creds.ptwebqq, "clientid": creds.clientid,
                    "psessionid": creds.psessionid}
         data = self.t.json("POST", LOGIN2, form=r_form(payload), referer=R_D,

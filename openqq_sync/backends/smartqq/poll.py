@@ -34,7 +34,7 @@ import requests
 from ._wire import D1_WEB2, R_D, r_form
 from .codec import decode_content
 from .contacts import code2client
-from .errors import LoginExpired, NeedRelink, ProtocolError
+from ...errors import LoginExpired, NeedRelink, ProtocolError
 from .login import Credentials
 from .transport import Transport
 
@@ -76,7 +76,7 @@ def poll(t: Transport, creds: Credentials, *, session: Optional[requests.Session
                "psessionid": creds.psessionid, "key": ""}
     data = t.json("POST", POLL_URL, session=session, form=r_form(payload), referer=R_D,
                   timeout=timeout, attempts=1)
-    ignored = getattr(t.config, "ignore_poll_retcode", DEFAULT_IGNORED)
+    ignored = t.config.ignore_poll_retcode
     result = parse_poll_body(data, ignored)
     if result.retcode == RETCODE_NEW_PTWEBQQ and result.ptwebqq is not None:
         t.set_cookie("ptwebqq", result.ptwebqq, "qq.com")

@@ -14,7 +14,6 @@ request (``abort``): that is how ``stop()`` ends a long poll2 at once.
 
 from __future__ import annotations
 
-import copy
 import logging
 import socket
 import threading
@@ -25,15 +24,12 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+from ...errors import AbortedError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["RoutingAdapter", "is_qq_host", "AbortedError"]
-
-
-class AbortedError(requests.ConnectionError):
-    """Raised by a session whose adapter was aborted."""
+__all__ = ["RoutingAdapter", "is_qq_host"]
 
 
 def is_qq_host(host: Optional[str]) -> bool:
@@ -41,9 +37,10 @@ def is_qq_host(host: Optional[str]) -> bool:
     return host == "qq.com" or host.endswith(".qq.com")
 
 
-def _tracking_pools(track: Callable[[Any], None]) -> Dict[str, type]:
+def _tracking_classes(track: Callable[[Any], None]) -> Dict[str, type]:
     # urllib3 opens sockets deep inside urlopen(); the only hook that sees each one is the
-    # connection class, so every adapter gets connection classes that report to it.
+    # connection class (a pool's documented ``ConnectionCls``), so every adapter's pools
+    # get connection classes that report to it.
     class _Conn(HTTPConnection):
         def connect(self) -> None:
             super().connect()
@@ -54,13 +51,7 @@ def _tracking_pools(track: Callable[[Any], None]) -> Dict[str, type]:
             super().connect()
             track(self)
 
-    class _Pool(HTTPConnectionPool):
-        ConnectionCls = _Conn
-
-    class _SPool(HTTPSConnectionPool):
-        ConnectionCls = _SConn
-
-    return {"http": _Pool, "https": _SPool}
+    return {"http": _Conn, "https": _SConn}
 
 
 class RoutingAdapter(HTTPAdapter):
@@ -83,11 +74,16 @@ class RoutingAdapter(HTTPAdapter):
         self._conn_lock = threading.Lock()
         self._conns: "weakref.WeakSet[Any]" = weakref.WeakSet()
         self.aborted = False
+        self._classes = _tracking_classes(self._track)
         super().__init__(**kwargs)
 
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = _tracking_pools(self._track)
+    def get_connection_with_tls_context(self, request: requests.PreparedRequest, verify: Any,
+                                        proxies: Any = None, cert: Any = None) -> Any:
+        pool = super().get_connection_with_tls_context(request, verify, proxies=proxies, cert=cert)
+        # Set before the pool's first connection is made (the pool is ours: one adapter per
+        # Session), so every socket it opens is tracked for abort().
+        pool.ConnectionCls = self._classes[pool.scheme]
+        return pool
 
     def _track(self, conn: Any) -> None:
         with self._conn_lock:
@@ -109,16 +105,13 @@ class RoutingAdapter(HTTPAdapter):
     def send(self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None,
              verify: Any = True, cert: Any = None, proxies: Any = None) -> requests.Response:
         if self.aborted:
-            raise AbortedError("session aborted", request=request)
+            raise AbortedError(url=request.url)
         routing = self.route(request.url or "")
         if routing is None:
             return super().send(request, stream=stream, timeout=timeout, verify=verify,
                                 cert=cert, proxies=proxies)
         # A copy goes on the wire; the Session keeps the real request for its cookie jar.
-        # Shallow: PreparedRequest.copy() also copies the cookie jar, which the wire copy
-        # never reads (its Cookie header is built); only url and headers change here.
-        wire = copy.copy(request)
-        wire.headers = request.headers.copy()
+        wire = request.copy()
         wire.url, host = routing
         wire.headers["Host"] = host
         # Environment proxies were chosen for the real host; the sandbox is reached directly.

@@ -16,7 +16,7 @@ import requests
 
 from ._wire import D1_WEB2, R_D, r_form, unix_time
 from .codec import encode_content
-from .errors import TransportError
+from ...errors import TransportError
 from .login import Credentials
 from .transport import Transport
 
@@ -124,7 +124,7 @@ def send(t: Transport, creds: Credentials, kind: str, target_id: Any, segments: 
     except TransportError as e:
         log.info("send %s failed: %s", kind, e)
         return NETWORK_FAILURE
-    return parse_send_status(data, getattr(t.config, "ignore_send_retcode", DEFAULT_IGNORED))
+    return parse_send_status(data, t.config.ignore_send_retcode)
 
 
 def get_sess_sig(t: Transport, creds: Credentials, id: Any, to_uin: Any, service_type: int, *,
@@ -138,7 +138,7 @@ def get_sess_sig(t: Transport, creds: Credentials, id: Any, to_uin: Any, service
               ("clientid", creds.clientid), ("psessionid", creds.psessionid), ("t", unix_time())]
     try:
         data = t.json("GET", D1_WEB2 + "get_c2cmsg_sig2", params=params, referer=R_D,
-                      session=session, attempts=max(1, int(getattr(t.config, "ua_retry_times", 5))))
+                      session=session, attempts=max(1, int(t.config.ua_retry_times)))
     except TransportError as e:
         log.info("sess signature failed: %s", e)
         return None

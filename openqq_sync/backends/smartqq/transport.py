@@ -8,7 +8,7 @@ and turns ``requests`` exceptions into :class:`TransportError` / :class:`PollTim
 Each thread uses its own Session (``new_session()``, or the per-thread default that
 ``request`` creates on demand); all of them write into the same jar, whose own lock
 serialises cookie updates. Routing to a stand-in server is the mounted
-:class:`~openqq_sync.protocol.routing.RoutingAdapter`'s job.
+:class:`~openqq_sync.backends.smartqq.routing.RoutingAdapter`'s job.
 """
 
 from __future__ import annotations
@@ -20,19 +20,19 @@ import os
 import re
 import threading
 import time
-from collections import OrderedDict
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Tuple
 from urllib.parse import urlencode, urlsplit
 
 import requests
-from requests.cookies import RequestsCookieJar, create_cookie, get_cookie_header
-from requests.sessions import merge_hooks
-from requests.structures import CaseInsensitiveDict
-from requests.utils import get_netrc_auth
+from requests.cookies import RequestsCookieJar, create_cookie
 
 from ._wire import USER_AGENT
-from .errors import PollTimeout, TransportError
-from .routing import AbortedError, RoutingAdapter
+from ...errors import PollTimeout, TransportError
+from ...errors import AbortedError
+from .routing import RoutingAdapter
+
+if TYPE_CHECKING:
+    from ...config import Config
 
 log = logging.getLogger(__name__)
 
@@ -56,73 +56,6 @@ def _is_poll(url: str) -> bool:
     return "/channel/poll2" in url
 
 
-class _Jar(RequestsCookieJar):
-    """The shared jar, with a generation that every change raises, so the Cookie header of
-    a URL can be built once per change instead of once per request (the cookiejar policy
-    walk over every cookie was a tenth of a send's CPU).
-
-    Every change of the stdlib jar goes through ``set_cookie`` or ``clear`` (extraction,
-    ``set``, ``update``, deletion and expiry included); each bumps the generation *after*
-    the change, so a header built from a generation read before it is never filed under
-    the newer one.
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self._generations = itertools.count(1)
-        self.generation = 0
-        # (generation, url without query, Host header) -> (Cookie header or None, valid until)
-        self._header_cache: Dict[Any, Tuple[Optional[str], float]] = {}
-        super().__init__(*args, **kwargs)
-
-    def set_cookie(self, cookie: Any, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return super().set_cookie(cookie, *args, **kwargs)
-        finally:
-            self.generation = next(self._generations)
-
-    def clear(self, domain: Any = None, path: Any = None, name: Any = None) -> None:
-        try:
-            super().clear(domain, path, name)
-        finally:
-            self.generation = next(self._generations)
-
-    def set_policy(self, policy: Any) -> None:
-        super().set_policy(policy)
-        self.generation = next(self._generations)
-
-    def __getstate__(self) -> Dict[str, Any]:
-        state = super().__getstate__()
-        for name in ("_generations", "generation", "_header_cache"):
-            state.pop(name, None)
-        return state
-
-    def __setstate__(self, state: Any) -> None:
-        super().__setstate__(state)
-        self._generations = itertools.count(1)
-        self.generation = 0
-        self._header_cache = {}
-
-    def cookie_header(self, prepared: requests.PreparedRequest) -> Optional[str]:
-        """The Cookie header ``prepare_cookies`` would build for ``prepared``, cached.
-
-        Cookie choice depends on the URL without its query (host, port, path, scheme), the
-        Host header and the jar; a cached header is used until the first of the jar's
-        cookies expires (the policy then drops it).
-        """
-        url = prepared.url or ""
-        key = (self.generation, url.split("?", 1)[0].split("#", 1)[0], prepared.headers.get("Host"))
-        now = time.time()
-        hit = self._header_cache.get(key)
-        if hit is not None and now < hit[1]:
-            return hit[0]
-        header = get_cookie_header(self, prepared)
-        expiry = min((c.expires for c in list(self) if c.expires is not None), default=float("inf"))
-        if len(self._header_cache) >= 64:
-            self._header_cache = {}
-        self._header_cache[key] = (header, expiry)
-        return header
-
-
 class Transport:
     """SmartQQ over ``requests``: shared cookies, per-thread Sessions, one request path.
 
@@ -136,12 +69,12 @@ class Transport:
     cookie writes go through the jar's lock.
     """
 
-    def __init__(self, config: Any, *, session_factory: Optional[Callable[[], requests.Session]] = None,
+    def __init__(self, config: "Config", *, session_factory: Optional[Callable[[], requests.Session]] = None,
                  adapter_factory: Optional[Callable[[], requests.adapters.BaseAdapter]] = None) -> None:
         self.config = config
-        self.cookies = _Jar()
+        self.cookies = RequestsCookieJar()
         self._session_factory = session_factory or requests.Session
-        server = getattr(config, "server", None)
+        server = config.server
         self._adapter_factory = adapter_factory or (lambda: RoutingAdapter(server))
         self._local = threading.local()
         self._ids = itertools.count(1)
@@ -150,7 +83,6 @@ class Transport:
         # close(), or its pooled keep-alive connection lingers until garbage collection.
         self._sessions: List[requests.Session] = []
         self._env_settings: Dict[Any, Dict[str, Any]] = {}
-        self._netrc: Dict[Tuple[str, str], Any] = {}
 
     # --- sessions ----------------------------------------------------------------------
     def new_session(self) -> requests.Session:
@@ -235,7 +167,8 @@ class Transport:
         for attempt in range(1, max(1, attempts) + 1):
             rid = next(self._ids)
             try:
-                prepared = _prepare(session, method, url, params, form, hdrs, self._auth(session, url))
+                prepared = session.prepare_request(requests.Request(method, url, params=params,
+                                                                    data=form, headers=hdrs))
             except requests.RequestException as e:
                 # A URL the service handed us (check_sig, a redirect) may be empty or bogus.
                 raise TransportError("%s: %s" % (type(e).__name__, redact(str(e))), url=redact(url)) from e
@@ -245,9 +178,13 @@ class Transport:
             try:
                 resp = session.send(prepared, timeout=timeouts, allow_redirects=allow_redirects,
                                     **settings)
+            except AbortedError as e:
+                log.log(level, "[%d] %s %s -> aborted", rid, method, shown)
+                failure, cause = AbortedError(url=shown), e
+                break
             except requests.RequestException as e:
                 elapsed = time.monotonic() - started
-                aborted = isinstance(e, AbortedError) or _is_aborted(session)
+                aborted = _is_aborted(session)
                 if isinstance(e, requests.ReadTimeout):
                     failure = PollTimeout("read timed out after %.1fs" % read, url=shown)
                 else:
@@ -274,20 +211,6 @@ class Transport:
         if cause is not None:
             raise failure from cause
         raise failure
-
-    def _auth(self, session: requests.Session, url: str) -> Any:
-        """The session's auth, else (``trust_env``) the netrc entry of ``url``'s host, read once
-        per origin: requests looks for ~/.netrc on every request (several stat calls)."""
-        if session.auth or not session.trust_env:
-            return session.auth
-        parts = urlsplit(url)
-        key = (parts.scheme, parts.netloc)
-        if key not in self._netrc:
-            auth = get_netrc_auth(url)
-            if len(self._netrc) >= 64:
-                return auth
-            self._netrc[key] = auth
-        return self._netrc[key]
 
     def _environment(self, session: requests.Session, url: str) -> Dict[str, Any]:
         """requests' environment settings (proxies, CA bundle) for ``url``'s origin, read once
@@ -392,71 +315,3 @@ class Transport:
 
 def _is_aborted(session: requests.Session) -> bool:
     return any(getattr(a, "aborted", False) for a in session.adapters.values())
-
-
-def _merge(request_setting: Any, session_setting: Any, dict_class: Any) -> Any:
-    """requests' ``merge_setting``, minus its ``isinstance`` checks against runtime Protocols
-    (SupportsItems), which cost more than the merge itself (requests 2.34 on Python 3.11)."""
-    if session_setting is None:
-        return request_setting
-    if request_setting is None:
-        return session_setting
-    if not (isinstance(session_setting, Mapping) and isinstance(request_setting, Mapping)):
-        return request_setting
-    merged = dict_class(list(session_setting.items()))
-    merged.update(list(request_setting.items()))
-    for key in [k for (k, v) in merged.items() if v is None]:
-        del merged[key]
-    return merged
-
-
-def _form_body(form: Mapping[Any, Any]) -> str:
-    """The body requests' ``_encode_params`` makes of a mapping (the same text), without its
-    runtime-Protocol checks."""
-    pairs = []
-    for key, values in form.items():
-        if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
-            values = [values]
-        for value in values:
-            if value is not None:
-                pairs.append((key.encode("utf-8") if isinstance(key, str) else key,
-                              value.encode("utf-8") if isinstance(value, str) else value))
-    return urlencode(pairs, doseq=True)
-
-
-def _prepare(session: requests.Session, method: str, url: str, params: Any, form: Any,
-             headers: Dict[str, str], auth: Any) -> requests.PreparedRequest:
-    """``session.prepare_request`` without its copy of the whole cookie jar per request.
-
-    The steps of ``PreparedRequest.prepare``, in its order. The Cookie header comes from the
-    session's (shared, locked) jar directly, cached per jar generation when the jar is the
-    transport's :class:`_Jar`; requests copies every cookie into a fresh jar first, which
-    was a fifth of a send's CPU. Headers, params, form, auth and hooks merge and encode as
-    requests does them.
-    """
-    prepared = requests.PreparedRequest()
-    prepared.prepare_method(method.upper())
-    # No parameters as "": requests would test an empty mapping against its Protocols only
-    # to append nothing.
-    prepared.prepare_url(url, _merge(params, session.params, OrderedDict) or "")
-    prepared.prepare_headers(_merge(headers, session.headers, CaseInsensitiveDict))
-    jar = session.cookies
-    if isinstance(jar, _Jar) and "Cookie" not in prepared.headers:
-        prepared._cookies = jar  # what prepare_cookies keeps: redirects extract into it
-        header = jar.cookie_header(prepared)
-        if header is not None:
-            prepared.headers["Cookie"] = header
-    else:
-        prepared.prepare_cookies(jar)
-    body = _form_body(form) if isinstance(form, Mapping) and form else None
-    if body:
-        # A text body is taken as it is; the form's Content-Type is then ours to add, where
-        # requests adds it after the length.
-        prepared.prepare_body(body, None, None)
-        if "content-type" not in prepared.headers:
-            prepared.headers["Content-Type"] = "application/x-www-form-urlencoded"
-    else:
-        prepared.prepare_body(form, None, None)
-    prepared.prepare_auth(auth, url)
-    prepared.prepare_hooks(merge_hooks({}, session.hooks))
-    return prepared

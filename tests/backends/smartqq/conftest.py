@@ -10,7 +10,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 import pytest
 
 from openqq_sync.config import Config
-from openqq_sync.protocol.transport import Transport
+from openqq_sync.backends.smartqq.transport import Transport
 
 Reply = Tuple[int, List[Tuple[str, str]], bytes]
 

@@ -11,13 +11,13 @@ import threading
 import pytest
 
 from openqq_sync.config import Config
-from openqq_sync.protocol import contacts, ext
-from openqq_sync.protocol.codec import face_parse, safe_truncate
-from openqq_sync.protocol.errors import LoginExpired, TransportError
-from openqq_sync.protocol.login import QR_CONFIRMING, QR_EXPIRED, QR_OK, QR_WAITING, LoginFlow
-from openqq_sync.protocol.poll import poll
-from openqq_sync.protocol.send import get_sess_sig, send
-from openqq_sync.protocol.transport import Transport
+from openqq_sync.backends.smartqq import contacts, ext
+from openqq_sync.backends.smartqq.codec import face_parse, safe_truncate
+from openqq_sync.errors import LoginExpired, TransportError
+from openqq_sync.backends.smartqq.login import QR_CONFIRMING, QR_EXPIRED, QR_OK, QR_WAITING, LoginFlow
+from openqq_sync.backends.smartqq.poll import poll
+from openqq_sync.backends.smartqq.send import get_sess_sig, send
+from openqq_sync.backends.smartqq.transport import Transport
 
 TEXT = "你好 [微笑] <&> 😀"
 
@@ -271,7 +271,7 @@ def test_poll_retcode_faults(sandbox, logged_in):
         poll(t, creds, timeout=10)
     assert err.value.status == 502
     assert poll(t, creds, timeout=10).retcode == 102
-    from openqq_sync.protocol.errors import NeedRelink
+    from openqq_sync.errors import NeedRelink
     with pytest.raises(NeedRelink):
         poll(t, creds, timeout=10)
     new = flow.relink(creds)

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from openqq_sync.protocol.codec import (
+from openqq_sync.backends.smartqq.codec import (
     decode_content,
     encode_content,
     entity_decode,

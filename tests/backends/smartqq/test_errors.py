@@ -1,7 +1,7 @@
 import pytest
 
 from openqq_sync import errors
-from openqq_sync.protocol.errors import (
+from openqq_sync.errors import (
     LoginExpired,
     NeedRelink,
     OpenQQError,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from openqq_sync.protocol.hashes import bkn, friend_hash, hash33, time33
+from openqq_sync.backends.smartqq.hashes import bkn, friend_hash, hash33, time33
 
 LONG = "Zb9X4k-yY3pQ*abc-Qq1mN2bV3cX4zL5kJ6hG7fD8sA9"
 

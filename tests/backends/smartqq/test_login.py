@@ -10,10 +10,10 @@ import responses
 from responses import matchers
 
 from openqq_sync.config import Config
-from openqq_sync.protocol.errors import AccountMismatch, LoginExpired, ProtocolError, TransportError
-from openqq_sync.protocol.hashes import hash33, time33
-from openqq_sync.protocol.login import Credentials, LoginFlow, numify, parse_quoted
-from openqq_sync.protocol.transport import Transport
+from openqq_sync.errors import AccountMismatch, LoginExpired, ProtocolError, TransportError
+from openqq_sync.backends.smartqq.hashes import hash33, time33
+from openqq_sync.backends.smartqq.login import Credentials, LoginFlow, numify, parse_quoted
+from openqq_sync.backends.smartqq.transport import Transport
 
 XLOGIN = "https://xui.ptlogin2.qq.com/cgi-bin/xlogin"
 QRLOGIN = "https://ssl.ptlogin2.qq.com/ptqrlogin"
@@ -90,7 +90,7 @@ def test_check_qrcode_success_takes_uid_from_uin_cookie(rsps, flow):
 
 
 def flow_referer():
-    from openqq_sync.protocol._wire import R_X
+    from openqq_sync.backends.smartqq._wire import R_X
     return R_X
 
 

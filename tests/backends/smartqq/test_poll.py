@@ -10,16 +10,16 @@ import requests
 import responses
 
 from openqq_sync.config import Config
-from openqq_sync.protocol.errors import (
+from openqq_sync.errors import (
     LoginExpired,
     NeedRelink,
     PollTimeout,
     ProtocolError,
     TransportError,
 )
-from openqq_sync.protocol.login import Credentials
-from openqq_sync.protocol.poll import PollResult, parse_item, poll
-from openqq_sync.protocol.transport import Transport
+from openqq_sync.backends.smartqq.login import Credentials
+from openqq_sync.backends.smartqq.poll import PollResult, parse_item, poll
+from openqq_sync.backends.smartqq.transport import Transport
 
 URL = "http://d1.web2.qq.com/channel/poll2"
 CREDS = Credentials(uid=1, ptwebqq="PTW", vfwebqq="VF", psessionid="PS")
@@ -175,7 +175,7 @@ def test_status_change_and_kick_are_items_and_never_drop_the_batch(rsps, t):
 
 
 def test_an_element_that_raises_is_skipped_alone(monkeypatch, rsps, t):
-    from openqq_sync.protocol import poll as poll_mod
+    from openqq_sync.backends.smartqq import poll as poll_mod
     real = poll_mod.parse_item
 
     def flaky(element):

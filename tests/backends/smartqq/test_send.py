@@ -11,10 +11,10 @@ import responses
 from responses import matchers
 
 from openqq_sync.config import Config
-from openqq_sync.protocol.codec import face_parse
-from openqq_sync.protocol.login import Credentials
-from openqq_sync.protocol.send import SendStatus, get_sess_sig, parse_send_status, send
-from openqq_sync.protocol.transport import Transport
+from openqq_sync.backends.smartqq.codec import face_parse
+from openqq_sync.backends.smartqq.login import Credentials
+from openqq_sync.backends.smartqq.send import SendStatus, get_sess_sig, parse_send_status, send
+from openqq_sync.backends.smartqq.transport import Transport
 
 CREDS = Credentials(uid=1, ptwebqq="PTW", vfwebqq="VF", psessionid="PS")
 D = "http://d1.web2.qq.com/channel/"

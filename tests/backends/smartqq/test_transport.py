@@ -11,8 +11,8 @@ import time
 import pytest
 
 from openqq_sync.config import Config
-from openqq_sync.protocol.errors import PollTimeout, TransportError
-from openqq_sync.protocol.transport import Transport, redact
+from openqq_sync.errors import PollTimeout, TransportError
+from openqq_sync.backends.smartqq.transport import Transport, redact
 
 
 def test_routes_qq_host_keeping_path_query_host_and_user_agent(httpd, routed):
@@ -187,7 +187,7 @@ def test_redact_hides_tokens():
 def test_logs_redacted_with_poll_at_debug(httpd, routed, caplog):
     httpd.route("/api/getvfwebqq", body="{}")
     httpd.route("/channel/poll2", body="{}")
-    with caplog.at_level(logging.DEBUG, logger="openqq_sync.protocol.transport"):
+    with caplog.at_level(logging.DEBUG, logger="openqq_sync.backends.smartqq.transport"):
         routed.json("GET", "https://s.web2.qq.com/api/getvfwebqq?ptwebqq=SECRET&t=1")
         routed.json("POST", "http://d1.web2.qq.com/channel/poll2", form={"r": "SECRET"})
     records = [(r.levelno, r.getMessage()) for r in caplog.records]
@@ -265,7 +265,7 @@ def test_cookie_header_differs_by_host_path_and_scheme(routed):
     routed.set_cookie("all", "1", "qq.com")
     routed.cookies.set_cookie(create_cookie("sec", "2", domain=".qq.com", path="/", secure=True))
     routed.cookies.set("deep", "3", domain=".web2.qq.com", path="/api")
-    from openqq_sync.protocol.transport import _prepare
+    from openqq_sync.backends.smartqq.transport import _prepare
     session = routed.new_session()
     for url in ("http://d1.web2.qq.com/channel/poll2", "https://s.web2.qq.com/api/get_user_friends2",
                 "https://s.web2.qq.com/other?x=1", "http://w.qq.com/api", "https://ptlogin2.qq.com/"):
@@ -299,7 +299,7 @@ def test_jar_pickles_without_its_cache():
 ])
 def test_prepare_builds_what_requests_builds(routed, method, url, params, form, headers):
     import requests
-    from openqq_sync.protocol.transport import _prepare
+    from openqq_sync.backends.smartqq.transport import _prepare
     routed.set_cookie("skey", "a", "qq.com")
     session = routed.new_session()
     ours = _prepare(session, method, url, params, form, dict(headers), None)

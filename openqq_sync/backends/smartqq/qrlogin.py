@@ -13,32 +13,23 @@
 from __future__ import annotations
 
 import logging
-import sys
-from typing import Any, Optional, Tuple
+from typing import Optional, Tuple
 
-from . import files, qrterm, signals
-from ._state import ClientState
-from .protocol.errors import OpenQQError, ProtocolError, TransportError
-from .protocol.login import (QR_CONFIRMING, QR_EXPIRED, QR_OK, QR_WAITING, Credentials,
-                             LoginFlow)
+from ...client.state import ClientState
+from ...errors import LoginFailed, LoginStopped, ProtocolError, TransportError
+from .. import BackendHost
+from .login import QR_CONFIRMING, QR_EXPIRED, QR_OK, QR_WAITING, Credentials, LoginFlow
 
 log = logging.getLogger(__name__)
 
 
-class LoginFailed(OpenQQError):
-    """The login cannot succeed without the user's help; the client stops."""
-
-
-class LoginStopped(OpenQQError):
-    """stop() was called while logging in."""
-
-
 class LoginMachine:
-    """Runs one login at a time for the client. Call only from the protocol thread."""
+    """Runs one login at a time for the backend. Call only from the protocol thread."""
 
-    def __init__(self, client: Any) -> None:
-        self._client = client
-        self.flow = LoginFlow(client._transport, client.config)
+    def __init__(self, flow: LoginFlow, host: BackendHost) -> None:
+        self._t = flow.t
+        self._host = host
+        self.flow = flow
         self.psessionid: Optional[str] = None   # the previous session's, sent on relogin (5.8)
 
     def login(self) -> Tuple[Credentials, int]:
@@ -53,7 +44,7 @@ class LoginMachine:
         return self._qr_login(), 1
 
     def _check_stop(self) -> None:
-        if self._client._stop_event.is_set():
+        if self._host.stopping():
             raise LoginStopped("stopping")
 
     def _finish(self, check_sig_url: str) -> Credentials:
@@ -73,7 +64,7 @@ class LoginMachine:
         if not url:
             return None
         if flow.ptwebqq is None:
-            flow.ptwebqq = self._client._transport.cookie("ptwebqq")
+            flow.ptwebqq = self._t.cookie("ptwebqq")
         try:
             creds = self._finish(url)
         except (TransportError, ProtocolError) as e:
@@ -84,24 +75,11 @@ class LoginMachine:
         return creds
 
     def _new_qrcode(self) -> None:
-        client = self._client
-        png = self.flow.fetch_qrcode()
-        path = client.config.qrcode_path
-        try:
-            files.save_qrcode(path, png)
-        except OSError as e:
-            log.warning("could not save the QR code to %s: %s", path, e)
-        client.qrcode = png
-        log.info("QR code saved to %s: scan it with the QQ mobile app", path)
-        if client.config.show_qrcode:
-            text = qrterm.render(png)
-            if text:
-                print(text, file=sys.stderr, flush=True)
-        client._emit(signals.input_qrcode, path=path, data=png)
+        self._host.show_qrcode(self.flow.fetch_qrcode())
 
     def _qr_login(self) -> Credentials:
-        client = self._client
-        config = client.config
+        host = self._host
+        config = host.config
         expired = 0
         try:
             self._check_stop()
@@ -110,12 +88,12 @@ class LoginMachine:
                 self._check_stop()
                 status = self.flow.check_qrcode()
                 if status.code == QR_WAITING:
-                    client._set_state(ClientState.SCANING)
+                    host.set_state(ClientState.SCANING)
                 elif status.code == QR_CONFIRMING:
-                    client._set_state(ClientState.CONFIRMING)
+                    host.set_state(ClientState.CONFIRMING)
                 elif status.code == QR_EXPIRED:
                     expired += 1
-                    client._emit(signals.qrcode_expire, count=expired)
+                    host.qrcode_expired(expired)
                     if expired >= config.qrcode_count_max:
                         raise LoginFailed(f"the QR code expired {expired} times without a scan "
                                           f"(qrcode_count_max={config.qrcode_count_max})")
@@ -127,11 +105,10 @@ class LoginMachine:
                     return self._finish(status.check_sig_url)
                 else:
                     raise LoginFailed(f"QR login refused: {status.text or 'no reason'} ({status.code})")
-                if client._stop_event.wait(max(0.0, float(config.qrcode_poll_interval))):
+                if host.wait(max(0.0, config.qrcode_poll_interval)):
                     raise LoginStopped("stopping")
         except (TransportError, ProtocolError) as e:
             self._check_stop()
             raise LoginFailed(f"QR login failed: {e}") from e
         finally:
-            client.qrcode = None
-            files.remove_quietly(config.qrcode_path)
+            host.show_qrcode(None)
