@@ -529,9 +529,9 @@ class ContactStore:
 # Criteria are string equalities ANDed together, as the original's searches were; a
 # criterion whose value is missing is ignored, and no criterion at all finds nothing.
 
-def clean(criteria: Mapping[str, Any]) -> Dict[str, str]:
-    """Drop absent criteria; the rest as strings."""
-    return {k: str(v) for k, v in criteria.items() if v is not None and v != ""}
+def clean(criteria: Mapping[str, Any]) -> Dict[str, Any]:
+    """Drop absent criteria (None or empty text); ``matches`` compares the rest as text."""
+    return {k: v for k, v in criteria.items() if v is not None and v != ""}
 
 
 def find_friend(client: Any, **criteria: Any) -> Optional[Friend]:
