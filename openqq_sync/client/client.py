@@ -118,7 +118,12 @@ class Client:
         """
         want = ClientState(state)
         seen: List[ClientState] = []
-        self._rt.cell.wait_for(lambda s: (seen.append(s) or s == want or s == ClientState.STOP), timeout)
+
+        def reached(s: ClientState) -> bool:
+            seen.append(s)
+            return s == want or s == ClientState.STOP
+
+        self._rt.cell.wait_for(reached, timeout)
         return bool(seen) and seen[-1] == want
 
     @property

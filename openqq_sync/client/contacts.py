@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import threading
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, TypeVar
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, TypeVar, cast
 
 from ..model import (Contact, Discuss, DiscussMember, Friend, Group, GroupMember, User, _as_text,
                     _key, matches)
@@ -103,7 +103,10 @@ def first(found: Optional[Iterable[Any]]) -> Any:
     return None
 
 
-def _writes(method: Callable[..., Any]) -> Callable[..., Any]:
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _writes(method: _F) -> _F:
     """Mark a store writer: the version rises after it ran, under the same lock, so a
     reader that saw the old version never keeps an answer built from the new state."""
     @functools.wraps(method)
@@ -113,7 +116,7 @@ def _writes(method: Callable[..., Any]) -> Callable[..., Any]:
                 return method(self, *args, **kwargs)
             finally:
                 self._version += 1
-    return wrapper
+    return cast(_F, wrapper)
 
 
 class ContactStore:

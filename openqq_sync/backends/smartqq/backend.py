@@ -16,7 +16,7 @@ import logging
 import threading
 import time
 import weakref
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
 
 import requests
 
@@ -24,7 +24,7 @@ from ...client.contacts import Change, ContactStore
 from ...config import Config
 from ...errors import LoginExpired, NeedRelink, OpenQQError, TransportError
 from ...model import Discuss, Group, GroupMember, Message
-from .. import (BackendHost, Capabilities, Event, KickedEvent, LoginResult, MessageEvent,
+from .. import (Backend, BackendHost, Capabilities, Event, KickedEvent, LoginResult, MessageEvent,
                 PresenceEvent, SendResult)
 from . import contacts as api
 from . import ext as ext_api
@@ -343,3 +343,8 @@ class SmartQQBackend:
 
     def kick(self, group: Group, members: Sequence[GroupMember]) -> bool:
         return bool(ext_api.kick_members(self.transport, group.get("uid"), [m.get("uid") for m in members]))
+
+
+if TYPE_CHECKING:
+    def _implements(backend: SmartQQBackend) -> Backend:
+        return backend   # mypy checks here that SmartQQBackend is a Backend
