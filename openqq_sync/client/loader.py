@@ -22,7 +22,7 @@ import gc
 import logging
 import queue
 import threading
-from typing import Any, Callable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, List, Sequence, Tuple
 
 from ..errors import LoginExpired
 from ..model import Discuss, Group

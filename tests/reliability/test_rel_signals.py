@@ -15,7 +15,6 @@ import subprocess
 import sys
 import threading
 
-import pytest
 import requests
 from helpers import eventually, free_port
 from webkit import Receiver
