@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import threading
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, TypeVar, cast
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Protocol, Sequence, Tuple, TypeVar, cast
 
 from ..model import (Contact, Discuss, DiscussMember, Friend, Group, GroupMember, User, _as_text,
                     _key, matches)
@@ -532,27 +532,38 @@ class ContactStore:
 # Criteria are string equalities ANDed together, as the original's searches were; a
 # criterion whose value is missing is ignored, and no criterion at all finds nothing.
 
+class ContactsOwner(Protocol):
+    """What the lookups need of a client: its store and the blocking member loads."""
+
+    @property
+    def contacts(self) -> "ContactStore": ...
+
+    def load_group_members(self, group: Group) -> None: ...
+
+    def load_discuss_members(self, discuss: Discuss) -> None: ...
+
+
 def clean(criteria: Mapping[str, Any]) -> Dict[str, Any]:
     """Drop absent criteria (None or empty text); ``matches`` compares the rest as text."""
     return {k: v for k, v in criteria.items() if v is not None and v != ""}
 
 
-def find_friend(client: Any, **criteria: Any) -> Optional[Friend]:
+def find_friend(client: ContactsOwner, **criteria: Any) -> Optional[Friend]:
     c = clean(criteria)
     return client.contacts.find_friend(**c) if c else None
 
 
-def find_group(client: Any, **criteria: Any) -> Optional[Group]:
+def find_group(client: ContactsOwner, **criteria: Any) -> Optional[Group]:
     c = clean(criteria)
     return client.contacts.find_group(**c) if c else None
 
 
-def find_discuss(client: Any, **criteria: Any) -> Optional[Discuss]:
+def find_discuss(client: ContactsOwner, **criteria: Any) -> Optional[Discuss]:
     c = clean(criteria)
     return client.contacts.find_discuss(**c) if c else None
 
 
-def group_members(client: Any, group: Group) -> List[GroupMember]:
+def group_members(client: ContactsOwner, group: Group) -> List[GroupMember]:
     """The group's members, fetched first (blocking) when the list is still empty."""
     members = list(group.members)
     if not members:
@@ -562,7 +573,7 @@ def group_members(client: Any, group: Group) -> List[GroupMember]:
     return members
 
 
-def discuss_members(client: Any, discuss: Discuss) -> List[DiscussMember]:
+def discuss_members(client: ContactsOwner, discuss: Discuss) -> List[DiscussMember]:
     members = list(discuss.members)
     if not members:
         client.load_discuss_members(discuss)
