@@ -2,9 +2,12 @@
 
 The relogin policy of the core, whatever the backend (protocol doc 5.2, 5.16, issue 6):
 
-* a first login that fails stops the client (the original did); a relogin that fails on
-  the network or a refused answer is retried with a capped backoff (an unattended bot must
-  not stop on a hiccup); a verdict (QR expired too often) stops;
+* a first login that cannot reach the service (connection refused, a name that does not
+  resolve, a timeout, an HTTP 5xx/429) is retried with a capped backoff, one log line per
+  attempt: a client started together with its server (systemd, compose) waits for it
+  (issue 13); any other failed first login stops the client (the original did);
+* a relogin that fails on the network or a refused answer is retried with a capped backoff
+  (an unattended bot must not stop on a hiccup); a verdict (QR expired too often) stops;
 * a contact load that fails leads to a relogin after a backoff, without logging out;
 * a lost session relogs in with the saved session first; only a requested relogin
   (``request_relogin``) logs out.
@@ -44,6 +47,17 @@ def _network_failure(error: BaseException) -> bool:
     return False
 
 
+def _unreachable(error: BaseException) -> bool:
+    """True when ``error`` (or what caused it) says the service was not reached or not up:
+    no answer at all, or an HTTP 5xx/429; a 4xx or a refused answer is a verdict."""
+    cause: Optional[BaseException] = error
+    while cause is not None:
+        if isinstance(cause, TransportError) and not cause.aborted:
+            return cause.status is None or cause.status >= 500 or cause.status == 429
+        cause = cause.__cause__
+    return False
+
+
 class SessionLoop:
     """The ``poll`` thread's body (``run``) and the relogin steps.
 
@@ -69,6 +83,7 @@ class SessionLoop:
         # Between failed attempts of a relogin or a contact load: never a tight loop.
         cap = 2.0 * rt.config.poll_retry_max_delay
         backoff = Backoff(base=min(1.0, cap), cap=cap)
+        start_cap = max(1.0, rt.config.poll_retry_max_delay)
         while not rt.stop.is_set():
             rt.relogin.clear()
             try:
@@ -81,9 +96,17 @@ class SessionLoop:
                 if relogin and _network_failure(e):
                     # The service is unreachable or refusing for a moment: keep trying,
                     # the session was good before (an unattended bot must not stop on a
-                    # hiccup). A first login that fails stops (original).
+                    # hiccup).
                     delay = backoff.next()
                     self.log.warning("relogin failed (%s); retrying in %.0f s", e, delay)
+                    if rt.stop.wait(delay):
+                        break
+                    continue
+                if not relogin and _unreachable(e):
+                    # Started before its server: wait for it rather than exit (issue 13).
+                    delay = min(backoff.next(), start_cap)
+                    self.log.warning("server not reachable (%s); login attempt %d failed, "
+                                     "retrying in %.0f s", e, backoff.failures, delay)
                     if rt.stop.wait(delay):
                         break
                     continue

@@ -112,14 +112,19 @@ class LoginFlow:
         """Visit w.qq.com and the xlogin page (5.3); remember ``pt_login_sig`` once.
 
         :returns: ``True`` when the xlogin page answered 2xx.
+        :raises TransportError: the xlogin page gave no answer at all (refused, a name that
+            does not resolve, a timeout): the core decides whether to retry the login.
         """
         try:
             self.t.request("GET", "http://w.qq.com/", attempts=self._attempts)
         except TransportError as e:
-            log.info("w.qq.com unreachable (ignored): %s", e)
+            log.debug("w.qq.com unreachable (ignored): %s", e)
         try:
             self.t.request("GET", R_X, referer=R_W, attempts=self._attempts)
         except TransportError as e:
+            if e.status is None:
+                # Nothing answered: a QR login would fail the same way, one request later.
+                raise
             log.warning("xlogin page failed: %s", e)
             return False
         if not self.pt_login_sig:

@@ -35,7 +35,8 @@ class LoginMachine:
     def login(self) -> Tuple[Credentials, int]:
         """Log in; returns ``(credentials, is_scan)``.
 
-        :raises LoginFailed: QR refused, expired too often, or the service unreachable.
+        :raises LoginFailed: QR refused, expired too often, or the service failing during it.
+        :raises TransportError: the service gave no answer (the core may retry).
         :raises LoginStopped: the client is stopping.
         """
         creds = self._quick_restore()

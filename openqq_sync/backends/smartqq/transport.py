@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 import requests
 from requests.cookies import RequestsCookieJar, create_cookie
+from urllib3.exceptions import MaxRetryError
 
 from ._wire import USER_AGENT
 from ...errors import PollTimeout, TransportError
@@ -54,6 +55,24 @@ def redact(url: str) -> str:
 
 def _is_poll(url: str) -> bool:
     return "/channel/poll2" in url
+
+
+def _describe(error: requests.RequestException) -> str:
+    """``Type: reason`` of a failed request, for one log line: when no connection was made,
+    the socket's words and the address tried (not urllib3's paragraph around them)."""
+    seen = set()
+    cause: Optional[BaseException] = error
+    address = ""
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if not address and isinstance(cause, MaxRetryError) and cause.pool is not None:
+            address = "%s:%s" % (cause.pool.host, cause.pool.port)
+        if isinstance(cause, OSError) and cause.strerror:
+            return "%s: %s (%s)" % (type(error).__name__, cause.strerror, address or "?")
+        reason = getattr(cause, "reason", None)
+        cause = reason if isinstance(reason, BaseException) else (cause.__cause__ or cause.__context__)
+    # requests' messages quote the URL, query (tokens) included.
+    return "%s: %s" % (type(error).__name__, redact(str(error)))
 
 
 class Transport:
@@ -188,9 +207,7 @@ class Transport:
                 if isinstance(e, requests.ReadTimeout):
                     failure = PollTimeout("read timed out after %.1fs" % read, url=shown)
                 else:
-                    # requests' messages quote the URL, query (tokens) included.
-                    failure = TransportError("%s: %s" % (type(e).__name__, redact(str(e))),
-                                             url=shown, aborted=aborted)
+                    failure = TransportError(_describe(e), url=shown, aborted=aborted)
                 cause = e
                 log.log(level, "[%d] %s %s -> %s (%.0f ms, attempt %d/%d)", rid, method, shown,
                         "aborted" if aborted else type(e).__name__, elapsed * 1000, attempt,
