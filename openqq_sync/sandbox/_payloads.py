@@ -74,6 +74,10 @@ def _texts(values: List[Any]) -> List[str]:
     return [dumps(v) for v in values]
 
 
+#: qun.qq.com's ``g`` of a member: 0 male, 1 female, 255 not given (minfo's ``gender`` words).
+EXT_GENDER = {"male": 0, "female": 1}
+
+
 def _column(members: List[Any], name: str) -> List[Any]:
     return list(map(operator.attrgetter(name), members))
 
@@ -240,7 +244,7 @@ def ext_members(d: WorldData, g: "Grant", number: int) -> dict:
     for m in grp.members.values():
         if m.role == ADMIN:
             out["adm"].append(m.qq)
-        out["mems"].append({"u": m.qq, "n": esc(m.nick), "g": 0})
+        out["mems"].append({"u": m.qq, "n": esc(m.nick), "g": EXT_GENDER.get(m.gender, 255)})
         if m.card:
             out["cards"][str(m.qq)] = esc(m.card)
         out["times"][str(m.qq)] = m.last_speak_time
@@ -259,7 +263,9 @@ def ext_members_text(d: WorldData, g: "Grant", number: int) -> str:
     else:
         keys = [_json_str(str(q)) for q in qqs]
     adm = [q for q, m in zip(qs, members) if m.role == ADMIN]
-    mems = [f'{{"u":{q},"n":{n},"g":0}}' for q, n in zip(qs, _esc_texts(_column(members, "nick")))]
+    genders = [EXT_GENDER.get(s, 255) for s in _column(members, "gender")]
+    mems = [f'{{"u":{q},"n":{n},"g":{s}}}'
+            for q, n, s in zip(qs, _esc_texts(_column(members, "nick")), genders)]
     carded = [(k, c) for k, c in zip(keys, _column(members, "card")) if c]
     cards = [f"{k}:{c}" for (k, _), c in zip(carded, _esc_texts([c for _, c in carded]))]
     times = [f"{k}:{t}" for k, t in zip(keys, _texts(_column(members, "last_speak_time")))]
@@ -274,7 +280,7 @@ def ext_search_members(d: WorldData, g: "Grant", number: int, start: int, end: i
     grp = d.groups[number]
     role_code = {OWNER: 0, ADMIN: 1, MEMBER: 2}
     allm = list(grp.members.values())
-    mems = [{"card": esc(m.card or ""), "flag": 0, "g": 0, "join_time": m.join_time,
+    mems = [{"card": esc(m.card or ""), "flag": 0, "g": EXT_GENDER.get(m.gender, 255), "join_time": m.join_time,
              "last_speak_time": m.last_speak_time, "lv": {"level": 1, "point": 0}, "nick": esc(m.nick),
              "qage": 0, "role": role_code[m.role], "uin": m.qq} for m in allm[start:end + 1]]
     return {"ec": 0, "errcode": 0, "em": "", "adm_max": 10, "adm_num": sum(m.role == ADMIN for m in allm),

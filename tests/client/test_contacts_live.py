@@ -172,3 +172,23 @@ def test_background_member_load(sandbox, make_client):
     assert counts["group_members"] == sum(len(x["members"]) for x in world["groups"])
     assert counts["discuss_members"] == sum(len(x["members"]) for x in world["discusses"])
     assert rec.of("new_group_member") == []           # a first load, not news
+
+
+def test_members_sharing_name_and_card_are_told_apart_where_certain(running_client, sandbox):
+    """Issue 13: name and card alone match 109 of the small world's 122 members (as the
+    original); sex and ownership, which both lists carry, settle all but true ties: 118.
+    Every uid given is the member's own (the sandbox knows each member's id and QQ)."""
+    client, _ = running_client
+    assert client.wait_for_members(20)
+    world = sandbox.world.snapshot()
+    truth = {(g["id"], m["id"]): m["uid"] for g in world["groups"] for m in g["members"]}
+    members = [(g, m) for g in client.contacts.groups() for m in g.members]
+    matched = [(g, m) for g, m in members if m.uid is not None]
+    assert [(g.id, m.id, m.uid) for g, m in matched] == [(g.id, m.id, truth[(g.id, m.id)]) for g, m in matched]
+    assert (len(members), len(matched)) == (122, 118)
+    for g, m in members:
+        if m.uid is None:
+            # Left out only when another member shares name, card and sex.
+            assert m.get("role") is None
+            assert [(o.name, o.card, o.get("sex")) for o in g.members if o is not m].count(
+                (m.name, m.card, m.get("sex"))) >= 1

@@ -28,6 +28,8 @@ __all__ = ["bkn_of", "fetch_friends_ext", "fetch_groups_ext", "fetch_group_membe
 
 QUN = "http://qun.qq.com/cgi-bin/qun_mgr/"
 QINFO = "http://qinfo.clt.qq.com/cgi-bin/qun_info/"
+#: qun.qq.com's ``g`` in minfo's words; any other value (255: not given) says nothing.
+EXT_GENDER = {0: "male", 1: "female"}
 _ROLES = (("join", "attend"), ("manage", "manage"), ("create", "create"))
 
 Record = Dict[str, Any]
@@ -90,7 +92,8 @@ def fetch_groups_ext(t: Transport, *, session: Optional[requests.Session] = None
 @malformed_is_protocol_error
 def fetch_group_members_ext(t: Transport, group_uid: Any, user_uid: Any, *,
                             session: Optional[requests.Session] = None) -> List[Record]:
-    """``[{uid, role, card, name, last_speak_time, join_time}]`` (qun_info/get_group_members).
+    """``[{uid, role, card, name, last_speak_time, join_time, sex}]``
+    (qun_info/get_group_members); ``sex`` is minfo's word for ``g`` (None when unknown).
 
     :raises ProtocolError: ``ec`` not 0 or ``mems`` not a list.
     """
@@ -123,6 +126,8 @@ def fetch_group_members_ext(t: Transport, group_uid: Any, user_uid: Any, *,
             "name": (_decoded(name) if "&" in name else name) if type(name) is str else entity_decode(name),
             "last_speak_time": times.get(key),
             "join_time": joins.get(key),
+            # Only to settle a tie of name and card (extmatch); the member keeps minfo's sex.
+            "sex": EXT_GENDER.get(m.get("g")) if type(m.get("g")) is int else None,
         })
     return out
 

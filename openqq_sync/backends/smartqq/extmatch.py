@@ -7,7 +7,9 @@ that occurs twice on either side matches nothing (a wrong QQ number is worse tha
 * friends by ``(displayname, category)``: only ``uid`` is taken, silently;
 * groups by ``name``: ``uid``, ``owner_uid``, ``role``..., reported as property changes;
 * members by ``(name, card cut to card_cut_length bytes)``, reported unless the member list
-  was loaded just now (first values of a first load).
+  was loaded just now (first values of a first load); members sharing both are told apart
+  by sex and ownership when both lists know them and that makes the pair unique (issue 13;
+  the original left them all unmatched).
 
 The store does the writing (``ContactStore.supplement``); this module only decides the pairs.
 """
@@ -69,16 +71,64 @@ def _card_key(name: Any, card: Any, cut: int) -> Tuple[Any, Any]:
     return (name, card)
 
 
+def _groups(items: Iterable[_T], keyfn: Callable[[_T], Any]) -> Dict[Any, List[_T]]:
+    """Map key -> the items of that key (unhashable keys, from a garbled answer, left out)."""
+    out: Dict[Any, List[_T]] = {}
+    for item in items:
+        key = keyfn(item)
+        try:
+            out.setdefault(key, []).append(item)
+        except TypeError:
+            continue
+    return out
+
+
+def _settle(ours: List[Contact], theirs: List[Record], owner_id: Any) -> List[Tuple[Contact, Record]]:
+    """Pairs of a tie of name and card told apart by what both lists also say: sex (minfo's
+    ``gender``, qun.qq.com's ``g``) and being the owner (``ginfo.owner`` is a member id,
+    the ext ``owner`` a QQ number). Only a value both sides know and that is unique on both
+    sides pairs, then the last one left on each side; anything else stays unmatched."""
+    def mine(m: Contact) -> Any:
+        sex = m.get("sex")
+        return None if sex not in ("male", "female") else (sex, owner_id is not None and m.id == owner_id)
+
+    def its(r: Record) -> Any:
+        sex = r.get("sex")
+        return None if sex not in ("male", "female") else (sex, owner_id is not None and r.get("role") == "owner")
+
+    a = _unique_index(ours, mine)
+    b = _unique_index(theirs, its)
+    pairs = [(a[key], b[key]) for key in b if key in a]
+    # One left on each side is the same person, by the reasoning that pairs a key that
+    # occurs once on each side, unless the two say different sexes.
+    rest_ours = [m for m in ours if all(m is not p[0] for p in pairs)]
+    rest_theirs = [r for r in theirs if all(r is not p[1] for p in pairs)]
+    if pairs and len(rest_ours) == 1 and len(rest_theirs) == 1:
+        sexes = [x for x in (rest_ours[0].get("sex"), rest_theirs[0].get("sex")) if x in ("male", "female")]
+        if len(set(sexes)) < 2:
+            pairs.append((rest_ours[0], rest_theirs[0]))
+    return pairs
+
+
 def match_group_members(store: ContactStore, group: Group, records: Sequence[Record], *,
                         report: bool = True) -> List[Change]:
     cut = store.card_cut_length
-    ours = _unique_index(group.members, lambda m: _card_key(m.get("name"), m.get("card"), cut))
+    ours = _groups(group.members, lambda m: _card_key(m.get("name"), m.get("card"), cut))
+    theirs = _groups(records, lambda r: _card_key(r.get("name"), r.get("card"), cut))
+    owner_id = group.get("owner_id")
     pairs: List[Tuple[Contact, Record]] = []
-    for key, record in _unique_index(records, lambda r: _card_key(r.get("name"), r.get("card"), cut)).items():
-        member = ours.get(key)
-        if member is not None:
+    for key, records_of_key in theirs.items():
+        members = ours.get(key)
+        if not members:
+            continue
+        if len(members) == 1 and len(records_of_key) == 1:
+            found = [(members[0], records_of_key[0])]
+        else:
+            found = _settle(members, records_of_key, owner_id)
+        for member, record in found:
             fields = dict(record)
             fields["card"] = key[1] or None
+            fields.pop("sex", None)   # the member keeps minfo's value
             pairs.append((member, fields))
     # Keys the original always showed for a group with ext data, null until known.
     pairs.append((group, {key: group.get(key) for key in ("max_member", "max_admin")}))

@@ -225,12 +225,16 @@ def test_groups_ext(rsps, skeyed):
 def test_group_members_ext(rsps, skeyed):
     rsps.post("http://qinfo.clt.qq.com/cgi-bin/qun_info/get_group_members",
               match=[bkn_form(gc=99, u=2890374383)], json={
-                  "ec": 0, "owner": 1, "adm": [2], "mems": [{"u": 1, "n": "主&amp;"}, {"u": 2, "n": "管"}, {"u": 3, "n": "员"}],
+                  "ec": 0, "owner": 1, "adm": [2],
+                  "mems": [{"u": 1, "n": "主&amp;", "g": 0}, {"u": 2, "n": "管", "g": 1}, {"u": 3, "n": "员", "g": 255}],
                   "cards": {"1": "一二三四五六七八", "3": ""}, "times": {"1": 100}, "join": {"2": 50}})
     assert ext.fetch_group_members_ext(skeyed, 99, 2890374383) == [
-        {"uid": 1, "role": "owner", "card": "一二三四五六七", "name": "主&", "last_speak_time": 100, "join_time": None},
-        {"uid": 2, "role": "admin", "card": None, "name": "管", "last_speak_time": None, "join_time": 50},
-        {"uid": 3, "role": "member", "card": None, "name": "员", "last_speak_time": None, "join_time": None}]
+        {"uid": 1, "role": "owner", "card": "一二三四五六七", "name": "主&", "last_speak_time": 100, "join_time": None,
+         "sex": "male"},
+        {"uid": 2, "role": "admin", "card": None, "name": "管", "last_speak_time": None, "join_time": 50,
+         "sex": "female"},
+        {"uid": 3, "role": "member", "card": None, "name": "员", "last_speak_time": None, "join_time": None,
+         "sex": None}]
 
 
 def test_group_members_ext_odd_cards(rsps, skeyed):

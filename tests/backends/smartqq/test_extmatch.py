@@ -69,3 +69,61 @@ def test_member_ext_of_a_first_load_is_stored_without_changes():
     assert list(group.member(11).to_json().items()) == [
         ("id", 11), ("name", "乙"), ("card", None), ("uid", 5011), ("role", "member"), ("extra", 1)]
     assert group.member(12).uid is None and group.member(13).uid is None
+
+
+def _tied_group(members, owner_id=None):
+    store = ContactStore()
+    store.merge_groups([{"id": 1, "name": "g", "owner_id": owner_id}])
+    group = store.group(1)
+    store.merge_group_detail(group, None, members)
+    return store, group
+
+
+def test_a_tie_of_name_and_card_is_settled_by_sex_and_never_overwrites_it():
+    store, group = _tied_group([
+        {"id": 10, "name": "同名", "card": "卡", "sex": "male"},
+        {"id": 11, "name": "同名", "card": "卡", "sex": "female"},
+        {"id": 12, "name": "独一", "card": None, "sex": "male"}])
+    match_group_members(store, group, [
+        {"uid": 5012, "name": "独一", "card": None, "role": "member", "sex": None},
+        {"uid": 5011, "name": "同名", "card": "卡", "role": "admin", "sex": "female"},
+        {"uid": 5010, "name": "同名", "card": "卡", "role": "member", "sex": "male"}], report=False)
+    assert (group.member(10).uid, group.member(10).role) == (5010, "member")
+    assert (group.member(11).uid, group.member(11).role) == (5011, "admin")
+    assert group.member(12).uid == 5012 and group.member(12).get("sex") == "male"
+
+
+def test_a_tie_is_settled_by_ownership_and_the_last_one_left_pairs():
+    # Same sex: only the owner (ginfo.owner is member 21, the ext marks 5021) tells them apart;
+    # the third, of unknown sex, is then the one left on each side.
+    store, group = _tied_group([
+        {"id": 20, "name": "同名", "card": None, "sex": "male"},
+        {"id": 21, "name": "同名", "card": None, "sex": "male"},
+        {"id": 22, "name": "同名", "card": None, "sex": "unknown"}], owner_id=21)
+    match_group_members(store, group, [
+        {"uid": 5020, "name": "同名", "card": None, "role": "member", "sex": "male"},
+        {"uid": 5021, "name": "同名", "card": None, "role": "owner", "sex": "male"},
+        {"uid": 5022, "name": "同名", "card": None, "role": "member", "sex": None}], report=False)
+    assert [group.member(i).uid for i in (20, 21, 22)] == [5020, 5021, 5022]
+    assert group.member(21).role == "owner"
+
+
+def test_an_ambiguous_tie_stays_unmatched():
+    # Same name, card and sex, neither the owner; unknown sexes; a sex the two lists
+    # contradict: nothing here is certain, so nothing is paired.
+    store, group = _tied_group([
+        {"id": 30, "name": "甲", "card": None, "sex": "male"},
+        {"id": 31, "name": "甲", "card": None, "sex": "male"},
+        {"id": 32, "name": "乙", "card": None, "sex": "unknown"},
+        {"id": 33, "name": "乙", "card": None, "sex": "unknown"},
+        {"id": 34, "name": "丙", "card": "c", "sex": "male"},
+        {"id": 35, "name": "丙", "card": "c", "sex": "female"}], owner_id=99)
+    match_group_members(store, group, [
+        {"uid": 5030, "name": "甲", "card": None, "role": "member", "sex": "male"},
+        {"uid": 5031, "name": "甲", "card": None, "role": "member", "sex": "male"},
+        {"uid": 5032, "name": "乙", "card": None, "role": "member", "sex": None},
+        {"uid": 5033, "name": "乙", "card": None, "role": "member", "sex": None},
+        {"uid": 5034, "name": "丙", "card": "c", "role": "member", "sex": "female"},
+        {"uid": 5035, "name": "丙", "card": "c", "role": "member", "sex": "female"}], report=False)
+    assert [m.uid for m in group.members] == [None] * 6
+    assert all(m.get("role") is None for m in group.members)
