@@ -8,7 +8,7 @@ that occurs twice on either side matches nothing (a wrong QQ number is worse tha
 * groups by ``name``: ``uid``, ``owner_uid``, ``role``..., reported as property changes;
 * members by ``(name, card cut to card_cut_length bytes)``, reported unless the member list
   was loaded just now (first values of a first load); members sharing both are told apart
-  by sex and ownership when both lists know them and that makes the pair unique (issue 13;
+  by ownership and sex when both lists know them and that makes the pair unique (issue 13;
   the original left them all unmatched).
 
 The store does the writing (``ContactStore.supplement``); this module only decides the pairs.
@@ -84,29 +84,35 @@ def _groups(items: Iterable[_T], keyfn: Callable[[_T], Any]) -> Dict[Any, List[_
 
 
 def _settle(ours: List[Contact], theirs: List[Record], owner_id: Any) -> List[Tuple[Contact, Record]]:
-    """Pairs of a tie of name and card told apart by what both lists also say: sex (minfo's
-    ``gender``, qun.qq.com's ``g``) and being the owner (``ginfo.owner`` is a member id,
-    the ext ``owner`` a QQ number). Only a value both sides know and that is unique on both
-    sides pairs, then the last one left on each side; anything else stays unmatched."""
+    """Pairs of a tie of name and card told apart by what both lists also say: being the
+    owner (``ginfo.owner`` is a member id, the ext ``owner`` a QQ number), else sex (minfo's
+    ``gender``, qun.qq.com's ``g``). Only a value both sides know and that is unique on both
+    sides pairs, then the last one left on each side if nothing contradicts; anything else
+    stays unmatched."""
     def mine(m: Contact) -> Any:
+        if owner_id is not None and m.id == owner_id:
+            return "owner"
         sex = m.get("sex")
-        return None if sex not in ("male", "female") else (sex, owner_id is not None and m.id == owner_id)
+        return sex if sex in ("male", "female") else None
 
     def its(r: Record) -> Any:
+        if owner_id is not None and r.get("role") == "owner":
+            return "owner"
         sex = r.get("sex")
-        return None if sex not in ("male", "female") else (sex, owner_id is not None and r.get("role") == "owner")
+        return sex if sex in ("male", "female") else None
 
     a = _unique_index(ours, mine)
     b = _unique_index(theirs, its)
     pairs = [(a[key], b[key]) for key in b if key in a]
     # One left on each side is the same person, by the reasoning that pairs a key that
-    # occurs once on each side, unless the two say different sexes.
+    # occurs once on each side, unless the two say different things.
     rest_ours = [m for m in ours if all(m is not p[0] for p in pairs)]
     rest_theirs = [r for r in theirs if all(r is not p[1] for p in pairs)]
     if pairs and len(rest_ours) == 1 and len(rest_theirs) == 1:
-        sexes = [x for x in (rest_ours[0].get("sex"), rest_theirs[0].get("sex")) if x in ("male", "female")]
-        if len(set(sexes)) < 2:
-            pairs.append((rest_ours[0], rest_theirs[0]))
+        member, record = rest_ours[0], rest_theirs[0]
+        told = [x for x in (mine(member), its(record)) if x is not None]
+        if len(set(told)) < 2 and (mine(member) == "owner") == (its(record) == "owner"):
+            pairs.append((member, record))
     return pairs
 
 

@@ -94,15 +94,15 @@ def test_a_tie_of_name_and_card_is_settled_by_sex_and_never_overwrites_it():
 
 
 def test_a_tie_is_settled_by_ownership_and_the_last_one_left_pairs():
-    # Same sex: only the owner (ginfo.owner is member 21, the ext marks 5021) tells them apart;
-    # the third, of unknown sex, is then the one left on each side.
+    # The owner (ginfo.owner is member 21, the ext marks 5021), of no known sex, is told
+    # apart by ownership alone; the third, of unknown sex, is then the one left on each side.
     store, group = _tied_group([
         {"id": 20, "name": "同名", "card": None, "sex": "male"},
-        {"id": 21, "name": "同名", "card": None, "sex": "male"},
+        {"id": 21, "name": "同名", "card": None, "sex": "unknown"},
         {"id": 22, "name": "同名", "card": None, "sex": "unknown"}], owner_id=21)
     match_group_members(store, group, [
         {"uid": 5020, "name": "同名", "card": None, "role": "member", "sex": "male"},
-        {"uid": 5021, "name": "同名", "card": None, "role": "owner", "sex": "male"},
+        {"uid": 5021, "name": "同名", "card": None, "role": "owner", "sex": None},
         {"uid": 5022, "name": "同名", "card": None, "role": "member", "sex": None}], report=False)
     assert [group.member(i).uid for i in (20, 21, 22)] == [5020, 5021, 5022]
     assert group.member(21).role == "owner"
@@ -127,3 +127,16 @@ def test_an_ambiguous_tie_stays_unmatched():
         {"uid": 5035, "name": "丙", "card": "c", "role": "member", "sex": "female"}], report=False)
     assert [m.uid for m in group.members] == [None] * 6
     assert all(m.get("role") is None for m in group.members)
+
+
+
+def test_the_one_left_of_a_tie_stays_unmatched_when_the_lists_disagree():
+    # The owner (member 43) is not the owner in the ext list: the female pair is certain,
+    # the two left are not the same person by every account.
+    store, group = _tied_group([
+        {"id": 43, "name": "丁", "card": None, "sex": "male"},
+        {"id": 44, "name": "丁", "card": None, "sex": "female"}], owner_id=43)
+    match_group_members(store, group, [
+        {"uid": 5043, "name": "丁", "card": None, "role": "member", "sex": "male"},
+        {"uid": 5044, "name": "丁", "card": None, "role": "member", "sex": "female"}], report=False)
+    assert (group.member(43).uid, group.member(44).uid) == (None, 5044)
