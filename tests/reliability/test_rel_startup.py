@@ -79,6 +79,7 @@ def test_run_started_3_s_before_its_sandbox_logs_in_once_it_is_up(make_sandbox, 
         assert proc.poll() is None
         url = f"http://127.0.0.1:{api_port}"
         assert _state(url) == "loading"
+        assert requests.get(url + "/openqq/get_user_info", timeout=5).json()["code"] == 503
         time.sleep(max(0.0, 3.0 - (time.monotonic() - started)))   # the stated 3 s head start
         make_sandbox(port=sandbox_port)
         eventually(lambda: _state(url) == "running", timeout=40, interval=0.1)
