@@ -9,6 +9,7 @@ thread and waited on through a Condition.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -136,3 +137,27 @@ def test_a_first_login_answered_404_still_stops_the_client(make_sandbox, make_cl
     client, rec = make_client(srv.url)
     assert client.join(20)
     assert client.state == "stop" and "login failed" in client.error and "404" in client.error
+
+
+def test_stop_ends_the_waiting_at_once(make_client):
+    """In process, nothing listening: stop() during the backoff returns within a second
+    and every client thread is gone."""
+    seen = threading.Event()
+
+    class Retries(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if RETRY in record.getMessage() and "attempt 2 " in record.getMessage():
+                seen.set()
+
+    handler = Retries()
+    logging.getLogger("openqq_sync.client").addHandler(handler)
+    try:
+        client, rec = make_client(f"http://127.0.0.1:{free_port()}", poll_retry_max_delay=30)
+        assert seen.wait(20)
+        assert client.state == "loading" and client.error is None
+        started = time.monotonic()
+        client.stop(timeout=5)
+        assert time.monotonic() - started < 1.0
+        assert client.join(1) and client.state == "stop" and client.error is None
+    finally:
+        logging.getLogger("openqq_sync.client").removeHandler(handler)
