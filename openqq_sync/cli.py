@@ -1,4 +1,5 @@
-"""The ``openqq`` command: ``run`` (client + API), ``demo`` (sandbox + client + API), ``sandbox``."""
+"""The ``openqq`` command: ``run`` (client + API), ``demo`` (sandbox + client + API), ``sandbox``,
+``controller`` (many accounts)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ from typing import List, Optional
 
 def build_parser() -> argparse.ArgumentParser:
     from . import runner
+    from .controller import command as controller_command
     from .sandbox import command as sandbox_command
 
     parser = argparse.ArgumentParser(prog="openqq", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     runner.add_parsers(sub)
     sandbox_command.add_parser(sub)
+    controller_command.add_parser(sub)
     return parser
 
 
