@@ -63,12 +63,29 @@ def answer(body: Dict[str, Any], status: int = 200, headers: Optional[Dict[str, 
 
 
 def token_ok(token: str) -> bool:
+    """Bearer header, else X-Auth-Token, else ``access_token``, as the single-account API."""
     auth = request.headers.get("Authorization", "")
     if auth[:7].lower() == "bearer ":
-        given = auth[7:].strip(" \t")
+        readings = _header_readings(auth[7:].strip(" \t"))
+    elif request.headers.get("X-Auth-Token") is not None:
+        readings = _header_readings(request.headers["X-Auth-Token"])
     else:
-        given = request.headers.get("X-Auth-Token") or request.values.get("access_token", "")
-    return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), token.encode("utf-8"))
+        readings = [request.values.get("access_token", "").encode("utf-8")]
+    want = token.encode("utf-8")
+    matched = False
+    for given in readings:          # all compared: the time does not tell which one matched
+        matched |= hmac.compare_digest(given, want)
+    return matched
+
+
+def _header_readings(text: str) -> list:
+    # WSGI gives header bytes decoded as latin-1: UTF-8 senders meant those bytes, latin-1
+    # senders meant the characters.
+    try:
+        raw = text.encode("latin-1")
+    except UnicodeEncodeError:
+        return [text.encode("utf-8")]
+    return [raw, text.encode("utf-8")]
 
 
 def strip_query(raw: bytes) -> bytes:
@@ -149,6 +166,8 @@ def create_controller_app(supervisor: Supervisor, files: Files, *, token: Option
             # Started, not yet written (or a previous run's file): the original's first state.
             doc = {"account": account.name, "state": "init", "pid": account.pid,
                    "start_time": account.start_time, "tmpdir": files.tmpdir}
+        elif doc.get("state") != "stop" and not supervisor.alive(account):
+            doc["state"] = "stop"          # killed before it could write its last state
         doc["port"] = account.port
         return doc
 

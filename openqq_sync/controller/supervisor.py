@@ -202,6 +202,10 @@ class Supervisor:
         account.restart_at = None
         return True
 
+    def alive(self, account: Account) -> bool:
+        """Whether ``account``'s process runs now."""
+        return self._alive(account)[0]
+
     def _alive(self, account: Account) -> Tuple[bool, Optional[int]]:
         if account.proc is not None:
             rc = account.proc.poll()
