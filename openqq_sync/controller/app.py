@@ -35,7 +35,7 @@ from .supervisor import Supervisor, valid_name
 log = logging.getLogger(__name__)
 
 #: Options the controller sets for each client itself; start_client ignores them.
-OWNED = frozenset({"account", "tmpdir", "host", "port", "token", "allow_no_token", "log_path", "show_qrcode"})
+OWNED = frozenset({"account", "tmpdir", "host", "port", "token", "allow_no_token", "log_path"})
 #: Request parameters that are not client options (the API's own and the original's).
 _NOT_OPTIONS = frozenset({"client", "access_token", "callback", "jsoncallback", "datatype", "_"})
 #: Headers not passed on: per connection (RFC 9110 7.6.1), or the controller's own.

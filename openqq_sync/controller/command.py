@@ -5,8 +5,9 @@
     openqq controller [--host 127.0.0.1] [--port 4000] [--max-clients 100] [--tmpdir DIR]
                       [--post-api URL] [--poll-api URL] [--token T] [any openqq run option]
 
-``host``, ``port``, ``token``, ``tmpdir``, ``threads``, ``log_level`` and ``log_path`` are
-the controller's own; ``post_api`` is every client's (with ``client=NAME`` added);
+``host``, ``port``, ``token``, ``tmpdir``, ``threads`` and ``log_path`` are the controller's
+own (each client listens on 127.0.0.1 with a token of its own, 32 threads, and writes
+``openqq_client_NAME.log`` in the tmpdir); ``post_api`` is every client's (with ``client=NAME`` added);
 ``poll_api`` is the controller's heartbeat (GET every ``poll_interval`` seconds, as the
 original's); any other option set by flag, ``OPENQQ_*`` variable or config file is every
 client's default, which start_client parameters override. ``max_clients`` is also
