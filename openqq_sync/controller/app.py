@@ -19,18 +19,19 @@ With a token set, every route needs it (``Authorization: Bearer``, ``X-Auth-Toke
 from __future__ import annotations
 
 import hmac
-import http.cookiejar
+import http.client
 import json
 import logging
 from typing import Any, Dict, Iterable, Optional
+from urllib.parse import quote
 
-import requests
 from flask import Flask, Response, request
 
 from .. import options as options_mod
 from ..config import Config
 from .state import Files
 from .supervisor import Supervisor, valid_name
+from .upstream import Upstream
 
 log = logging.getLogger(__name__)
 
@@ -43,18 +44,6 @@ _HOP = frozenset({"connection", "keep-alive", "proxy-connection", "te", "trailer
                   "upgrade", "host", "content-length", "authorization", "x-auth-token"})
 _STRIP_QUERY = (b"client", b"access_token")
 JSON_TYPE = "application/json;charset=UTF-8"
-CONNECT_TIMEOUT = 5.0
-READ_TIMEOUT = 130.0     # above any check_event wait (30 s by default) and send_timeout (60 s)
-
-
-class _NoCookies(http.cookiejar.DefaultCookiePolicy):
-    # The proxy's session is shared by every caller: it must never carry one caller's
-    # cookies into another's request.
-    def set_ok(self, cookie: Any, request: Any) -> bool:
-        return False
-
-    def return_ok(self, cookie: Any, request: Any) -> bool:
-        return False
 
 
 def answer(body: Dict[str, Any], status: int = 200, headers: Optional[Dict[str, str]] = None) -> Response:
@@ -111,16 +100,11 @@ def client_options(params: Iterable[tuple]) -> Dict[str, str]:
     return out
 
 
-def create_controller_app(supervisor: Supervisor, files: Files, *, token: Optional[str] = None,
-                          threads: int = 160) -> Flask:
+def create_controller_app(supervisor: Supervisor, files: Files, *, token: Optional[str] = None) -> Flask:
+    """The Controller API over ``supervisor``'s clients (see the module docstring)."""
     app = Flask("openqq_sync.controller")
     app.config["JSON_AS_ASCII"] = False
-    session = requests.Session()
-    session.cookies.set_policy(_NoCookies())
-    session.trust_env = False          # clients are on loopback: never through a proxy
-    adapter = requests.adapters.HTTPAdapter(pool_connections=max(10, supervisor.max_clients),
-                                            pool_maxsize=max(10, threads), max_retries=0)
-    session.mount("http://", adapter)
+    upstream = Upstream()
     app.extensions["openqq_controller"] = supervisor
 
     def client_name() -> str:
@@ -210,25 +194,23 @@ def create_controller_app(supervisor: Supervisor, files: Files, *, token: Option
         if account is None:
             return answer({"code": 1, "status": "client not exists"})
         query = strip_query(request.query_string)
-        url = f"http://127.0.0.1:{account.port}/openqq/{route}" + ("?" + query.decode("latin-1") if query else "")
+        target = f"/openqq/{quote(route)}" + ("?" + query.decode("latin-1") if query else "")
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP}
         headers["Authorization"] = f"Bearer {account.token}"
         try:
-            upstream = session.request(request.method, url, data=request.get_data(cache=True), headers=headers,
-                                       stream=True, allow_redirects=False,
-                                       timeout=(CONNECT_TIMEOUT, READ_TIMEOUT))
-        except requests.Timeout:
+            conn, upstream_resp = upstream.request(account.port, request.method, target,
+                                                   request.get_data(cache=True), headers)
+        except TimeoutError:
             return answer({"code": 1, "status": "client timeout", "client": name}, 504)
-        except requests.RequestException:
+        except (OSError, http.client.HTTPException):
             return answer({"code": 1, "status": "client not ready", "client": name}, 503)
-        out_headers = [(k, v) for k, v in upstream.headers.items()
+        out_headers = [(k, v) for k, v in upstream_resp.getheaders()
                        if k.lower() not in _HOP and k.lower() not in ("server", "date")]
-        if "Content-Length" in upstream.headers:
-            out_headers.append(("Content-Length", upstream.headers["Content-Length"]))
-        resp = Response(upstream.raw.stream(65536, decode_content=False), status=upstream.status_code,
+        length = upstream_resp.getheader("Content-Length")
+        if length is not None:
+            out_headers.append(("Content-Length", length))
+        return Response(upstream.body(account.port, conn, upstream_resp), status=upstream_resp.status,
                         headers=out_headers, direct_passthrough=True)
-        resp.call_on_close(upstream.close)
-        return resp
 
     @app.route("/", defaults={"rest": ""}, methods=["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"])
     @app.route("/<path:rest>", methods=["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"])

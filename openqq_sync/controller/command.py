@@ -145,7 +145,7 @@ def serve(config: Config, *, max_clients: int = 100, defaults: Optional[Dict[str
         print(f"openqq: another controller (pid {other}) uses {files.tmpdir}; stop it first", file=sys.stderr)
         return 1
     supervisor = Supervisor(files, defaults=defaults or {}, post_api=config.post_api, max_clients=max_clients)
-    app = create_controller_app(supervisor, files, token=config.token, threads=config.threads)
+    app = create_controller_app(supervisor, files, token=config.token)
     try:
         server = ApiServer(app, host=config.host, port=config.port, threads=config.threads,
                            name="openqq-controller-http")

@@ -18,6 +18,7 @@ import logging
 import os
 import re
 import secrets
+import select
 import signal
 import socket
 import subprocess
@@ -62,6 +63,21 @@ def free_port(taken: "set[int]") -> int:
         if port not in taken:
             return port
     raise OSError("no free loopback port")
+
+
+def wait_pid_gone(pid: int, timeout: float) -> None:
+    """Wait up to ``timeout`` for a process that is not our child to end (a pidfd where the
+    system has them, else the whole timeout)."""
+    try:
+        fd = os.pidfd_open(pid)
+    except (AttributeError, OSError):     # gone already, or no pidfd here
+        if pid_alive(pid):
+            time.sleep(timeout)
+        return
+    try:
+        select.select([fd], [], [], timeout)
+    finally:
+        os.close(fd)
 
 
 def with_client(url: Optional[str], name: str) -> Optional[str]:
@@ -237,7 +253,7 @@ class Supervisor:
                     except subprocess.TimeoutExpired:
                         pass
                 else:
-                    time.sleep(0.05)   # not our child: nothing to wait on but its pid
+                    wait_pid_gone(a.pid, min(0.1, max(0.0, deadline - time.monotonic())))
             if self._alive(a)[0]:
                 log.warning("controller: client %s (pid %d) ignored SIGTERM; killing it", a.name, a.pid)
                 try:

@@ -15,7 +15,7 @@ import requests
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir))
 
-from webkit import Receiver  # noqa: E402
+from webkit import Receiver, eventually  # noqa: E402
 
 from openqq_sync.sandbox.accounts import MultiSandbox  # noqa: E402
 
@@ -39,16 +39,13 @@ class Controller:
         self.http = requests.Session()
 
     def _wait_url(self, timeout: float) -> str:
-        # The process says where it listens on its log; nothing else to wait on.
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        # The process says where it listens in its log; nothing else to wait on.
+        def listening() -> Optional[str]:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"controller exited {self.proc.returncode}: {self.log()}")
             m = _LISTENING.search(self.log())
-            if m:
-                return m.group(1)
-            time.sleep(0.05)
-        raise RuntimeError(f"controller did not listen: {self.log()}")
+            return m.group(1) if m else None
+        return eventually(listening, timeout, interval=0.05)
 
     def log(self) -> str:
         with open(self.log_path, encoding="utf-8", errors="replace") as fh:
@@ -69,14 +66,11 @@ class Controller:
     def wait_state(self, name: str, state: str, timeout: float = 20.0, old_pid: int = 0) -> Dict[str, Any]:
         """check_client's entry for ``name`` once it is in ``state`` (in a process other than ``old_pid``)."""
         # The clients are other processes: their state files are all there is to watch.
-        deadline = time.monotonic() + timeout
-        while True:
+        def reached() -> Optional[Dict[str, Any]]:
             got = self.get("check_client", client=name).json()
-            if got.get("code") == 0 and got["client"][0]["state"] == state and got["client"][0]["pid"] != old_pid:
-                return got["client"][0]
-            if time.monotonic() >= deadline:
-                raise AssertionError(f"{name} not {state} in {timeout} s: {got}\n{self.log()}")
-            time.sleep(0.1)
+            entry = got["client"][0] if got.get("code") == 0 else {}
+            return entry if entry.get("state") == state and entry.get("pid") != old_pid else None
+        return eventually(reached, timeout, interval=0.1)
 
     def signal(self, signo: int, timeout: float = 20.0) -> int:
         self.proc.send_signal(signo)

@@ -25,7 +25,8 @@ from openqq_sync.controller.state import Files
 def ctl(tmp_path_factory, sandbox2, receiver):
     tmp = str(tmp_path_factory.mktemp("controller"))
     c = Controller(tmp, "--server", sandbox2.url, "--qrcode-poll-interval", "0.2", "--post-api", receiver.url,
-                   "--send-interval", "0", "--max-clients", "3", env={"OPENQQ_TOKEN": TOKEN})
+                   "--send-interval", "0", "--max-clients", "3", "--poll-api", receiver.url + "?heartbeat=1",
+                   "--poll-interval", "0.3", env={"OPENQQ_TOKEN": TOKEN})
     box = {"c": c}
     # Account 2 is reserved for client "alice" (the sandbox's convention), "bob" gets account 1.
     assert requests.post(sandbox2.url + "/sandbox/accounts/2/next", timeout=5).json()["next"] \
@@ -135,6 +136,16 @@ def test_check_event_long_polls_through_the_controller(ctl, sandbox2):
     assert box["r"].status_code == 200
     assert [i["content"] for i in box["r"].json() if i.get("post_type") == "receive_message"] \
         == ["长轮询 via controller"]
+
+
+def test_controller_heartbeat_and_max_clients(ctl, receiver):
+    beats = receiver.wait_for(lambda reqs: sum(r.method == "GET" and "heartbeat=1" in r.path for r in reqs) >= 2,
+                              timeout=10)
+    assert all("client=" not in r.path for r in beats if r.method == "GET")   # the controller's own
+    c = ctl["c"]
+    assert c.get("start_client", client="carol").json()["status"] == "success"
+    assert c.get("start_client", client="dave").json() == {"code": 5, "status": "max clients exceed"}
+    assert c.get("stop_client", client="carol").json()["status"] == "success"
 
 
 def test_token_is_checked_once_at_the_controller(ctl):
