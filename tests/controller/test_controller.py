@@ -153,6 +153,10 @@ def test_token_is_checked_once_at_the_controller(ctl):
     r = c.get("get_user_info", token=None, client="alice")
     assert r.status_code == 401 and r.json() == {"code": -6, "status": "auth failure"}
     assert c.get("check_client", token="wrong").status_code == 401
+    # A CORS preflight needs no token: the client answers it.
+    pre = c.http.options(c.url + "/openqq/get_user_info?client=alice", timeout=5,
+                         headers={"Origin": "http://example.test", "Access-Control-Request-Method": "GET"})
+    assert pre.status_code < 300 and pre.headers.get("Access-Control-Allow-Origin")
     # The client itself listens on loopback with a token only the controller knows.
     port = ctl["started"]["alice"]["port"]
     direct = requests.get(f"http://127.0.0.1:{port}/openqq/get_user_info", timeout=5)
