@@ -150,6 +150,9 @@ def run(full: bool) -> List[Row]:
         rows.append(Row(f"controller idle RSS per client (mean of {n})", per, "MB", None, "<= 40 MB", per <= 40))
         rows.append(Row("controller idle RSS per client (max)", max(rss) / 1024, "MB", None, "info"))
         rows.append(Row("controller idle PSS per client (mean)", sum(pss) / len(pss) / 1024, "MB", None, "info"))
+        anon = [_proc_kb(p, "status", "RssAnon:") for p in pids]
+        rows.append(Row("controller idle RSS per client: anonymous (the rest is mapped files)",
+                        sum(anon) / len(anon) / 1024, "MB", None, "info"))
         rows.append(Row(f"controller idle RSS, {n} clients total", sum(rss) / 1024, "MB", None, "info"))
         rows.append(Row("controller idle RSS, the controller itself", ctl.rss_kb() / 1024, "MB", None, "info"))
         rows.append(Row("controller threads per client", sum(threads) / len(threads), "", None, "info"))
