@@ -17,7 +17,7 @@ import urllib.parse
 import pytest
 import requests
 
-from conftest import TOKEN, Controller, children_of
+from ctlkit import TOKEN, Controller, children_of
 from openqq_sync.controller.state import Files
 
 

@@ -116,6 +116,10 @@ def test_nginx_routes_client_to_its_instance(tmp_path, sandbox2):
             {"code": 1, "status": "client not exists"}
         r = requests.get(url + "/elsewhere", timeout=5)
         assert r.status_code == 403 and r.json() == {"code": -1, "status": "api not found"}
+    except AssertionError as e:
+        logs = {p: open(os.path.join(str(tmp_path), p), encoding="utf-8", errors="replace").read()[-3000:]
+                for p in ("alice.log", "bob.log", "nginx/logs/error.log") if os.path.exists(tmp_path / p)}
+        raise AssertionError(f"{e}\n{logs}") from None
     finally:
         nginx.terminate()
         for p in procs:
