@@ -22,6 +22,7 @@ import hmac
 import http.client
 import json
 import logging
+import re
 from typing import Any, Dict, Iterable, Optional
 from urllib.parse import quote
 
@@ -43,6 +44,7 @@ _NOT_OPTIONS = frozenset({"client", "access_token", "callback", "jsoncallback", 
 _HOP = frozenset({"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding",
                   "upgrade", "host", "content-length", "authorization", "x-auth-token"})
 _STRIP_QUERY = (b"client", b"access_token")
+_UNSAFE = re.compile(rb"[^\x21-\x7e]")
 JSON_TYPE = "application/json;charset=UTF-8"
 
 
@@ -78,9 +80,10 @@ def _header_readings(text: str) -> list:
 
 
 def strip_query(raw: bytes) -> bytes:
-    """The query string without ``client`` and ``access_token``, the rest byte for byte."""
-    kept = [p for p in raw.split(b"&") if p and p.split(b"=", 1)[0] not in _STRIP_QUERY]
-    return b"&".join(kept)
+    """The query string without ``client`` and ``access_token``, the rest byte for byte
+    (but any byte that may not stand in a request line percent-encoded)."""
+    kept = b"&".join(p for p in raw.split(b"&") if p and p.split(b"=", 1)[0] not in _STRIP_QUERY)
+    return _UNSAFE.sub(lambda m: b"%%%02X" % m.group()[0], kept)
 
 
 def client_options(params: Iterable[tuple]) -> Dict[str, str]:
@@ -103,7 +106,6 @@ def client_options(params: Iterable[tuple]) -> Dict[str, str]:
 def create_controller_app(supervisor: Supervisor, files: Files, *, token: Optional[str] = None) -> Flask:
     """The Controller API over ``supervisor``'s clients (see the module docstring)."""
     app = Flask("openqq_sync.controller")
-    app.config["JSON_AS_ASCII"] = False
     upstream = Upstream()
     app.extensions["openqq_controller"] = supervisor
 
