@@ -44,7 +44,7 @@ NOT_FOR_CLIENTS = frozenset({"host", "port", "token", "allow_no_token", "tmpdir"
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
-    p = sub.add_parser("controller", help="many accounts: the original's Controller API on port 4000",
+    p = sub.add_parser("controller", conflict_handler="resolve", help="many accounts: the original's Controller API on port 4000",
                        description="Serve the Controller API (start_client, stop_client, check_client, "
                                    "get_qrcode, and every single-account route with client=NAME), one "
                                    "'openqq run' process per account. Options other than the controller's "
@@ -52,6 +52,15 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--max-clients", dest="max_clients", default=None, metavar="N",
                    help="start_client refuses more clients (default 100)")
     options.add_flags(p)
+    # The same options as `openqq run`, with the controller's meaning where it differs.
+    for flag, text in (("--host", "address the Controller API listens on (default 127.0.0.1; others need --token)"),
+                       ("--port", "Controller API port (default 4000)"),
+                       ("--token", "Controller API token (clients get private tokens of their own)"),
+                       ("--post-api", "every client reports here, with client=NAME added"),
+                       ("--poll-api", "the controller's heartbeat URL, GET every --poll-interval seconds"),
+                       ("--threads", "the controller's HTTP threads (default 160; clients get 32)")):
+        p.add_argument(flag, dest=flag[2:].replace("-", "_"), default=None, metavar=flag[2:].replace("-", "_").upper(),
+                       help=text)
     p.set_defaults(func=controller_command)
     return p
 
