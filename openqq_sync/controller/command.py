@@ -58,7 +58,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                        ("--token", "Controller API token (clients get private tokens of their own)"),
                        ("--post-api", "every client reports here, with client=NAME added"),
                        ("--poll-api", "the controller's heartbeat URL, GET every --poll-interval seconds"),
-                       ("--threads", "the controller's HTTP threads (default 160; clients get 32)")):
+                       ("--threads", "the controller's HTTP threads; each check_event waiting through it holds one "
+                                     "(default: 2 per client + 32, at least 160; clients get 32)")):
         p.add_argument(flag, dest=flag[2:].replace("-", "_"), default=None, metavar=flag[2:].replace("-", "_").upper(),
                        help=text)
     p.set_defaults(func=controller_command)
@@ -118,6 +119,10 @@ def load(args: argparse.Namespace, env: Optional[Mapping[str, str]] = None) -> T
     defaults = {name: _text(getattr(config, name)) for name in sorted(explicit) if name not in NOT_FOR_CLIENTS}
     if own["max_clients"] < 1:
         raise ValueError("max_clients must be at least 1")
+    if "threads" not in explicit:
+        # Every check_event waiting through the controller holds one of its threads: room
+        # for two per client besides the other calls.
+        config = config.replace(threads=max(config.threads, 2 * own["max_clients"] + 32))
     return config, own, defaults
 
 

@@ -19,7 +19,9 @@ def parse(*argv: str):
 def test_defaults_are_the_originals():
     config, own, defaults = load(parse(), env={})
     assert (config.host, config.port, own["max_clients"]) == ("127.0.0.1", 4000, 100)
+    assert config.threads == 232                      # two waiting check_events per client, and 32
     assert defaults == {}
+    assert load(parse("--threads", "50"), env={})[0].threads == 50
 
 
 def test_precedence_file_env_flags_and_the_split(tmp_path):
