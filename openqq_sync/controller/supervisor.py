@@ -108,7 +108,7 @@ class Account:
 
     def summary(self) -> Dict[str, Any]:
         """What start_client and stop_client answer with (the original's fields)."""
-        out: Dict[str, Any] = dict(self.options)
+        out: Dict[str, Any] = {k: v for k, v in self.options.items() if "secret" not in k}
         out.update(client=self.name, account=self.name, pid=self.pid, port=self.port)
         return out
 
