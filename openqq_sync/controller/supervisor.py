@@ -1,8 +1,8 @@
 """One ``openqq run`` process per account, started, watched and stopped by the controller.
 
-A client runs as ``python -m openqq_sync.cli run`` with its options in ``OPENQQ_*``
-variables (never on the command line, where ``ps`` shows them to every local user): its own
-account name, the controller's tmpdir, ``127.0.0.1`` and a free port chosen here, and a
+A client runs as ``python -m openqq_sync.controller.client_main --account NAME`` (that is
+``openqq run``) with its options in ``OPENQQ_*`` variables (never on the command line, where
+``ps`` shows them to every local user): the controller's tmpdir, ``127.0.0.1`` and a free port chosen here, and a
 random token that only the controller knows, so no other local user can drive it.
 
 The supervisor thread checks every client twice a second. A client that exited with a
@@ -38,6 +38,7 @@ BACKOFF_MAX = 60.0
 STABLE_RUN = 60.0           # a run this long resets the backoff
 CHECK_INTERVAL = 0.5
 STOP_GRACE = 10.0           # SIGTERM, then SIGKILL after this long
+CLIENT_MODULE = "openqq_sync.controller.client_main"
 EXIT_REFUSED = 2            # ``openqq run`` refused its options: starting again cannot help
 
 #: What a client gets unless the controller's options or start_client say otherwise: nobody
@@ -211,7 +212,8 @@ class Supervisor:
         try:
             if account.log_file is None:
                 account.log_file = self.files.open_log(account.name)
-            proc = subprocess.Popen([self.python, "-m", "openqq_sync.cli", "run"], env=self.child_env(account),
+            proc = subprocess.Popen([self.python, "-m", CLIENT_MODULE, "--account", account.name],
+                                    env=self.child_env(account),
                                     stdin=subprocess.DEVNULL, stdout=account.log_file,
                                     stderr=subprocess.STDOUT, close_fds=True, start_new_session=True)
         except OSError as e:

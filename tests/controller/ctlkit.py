@@ -86,7 +86,7 @@ class Controller:
 
 
 def children_of(tmpdir: str) -> List[int]:
-    """PIDs of the live ``openqq run`` processes whose tmpdir is ``tmpdir``."""
+    """PIDs of the live controller clients whose tmpdir is ``tmpdir``."""
     out = []
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
@@ -100,7 +100,7 @@ def children_of(tmpdir: str) -> List[int]:
                 zombie = fh.read().rsplit(b")", 1)[1].split()[0] == b"Z"
         except OSError:
             continue
-        if b"run" in cmd and b"openqq_sync.cli" in cmd and not zombie \
+        if b"openqq_sync.controller.client_main" in cmd and not zombie \
                 and f"OPENQQ_TMPDIR={tmpdir}".encode() in env:
             out.append(int(pid))
     return out
