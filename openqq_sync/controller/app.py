@@ -24,7 +24,7 @@ import json
 import logging
 import re
 from typing import Any, Dict, Iterable, Optional
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from flask import Flask, Response, request
 
@@ -99,6 +99,10 @@ def client_options(params: Iterable[tuple]) -> Dict[str, str]:
         if name in _NOT_OPTIONS or name in OWNED or name not in names:
             continue
         options_mod.convert(name, value)
+        if name in ("post_api", "poll_api") and value:
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(f"option {name}: not an http:// or https:// URL")
         out[name] = value
     return out
 

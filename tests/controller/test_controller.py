@@ -63,6 +63,9 @@ def test_start_client_answers_as_the_original(ctl):
     bad = c.get("start_client", client="carol", send_interval="soon").json()
     assert bad["code"] == 3 and bad["status"] == "failure" and "send_interval" in bad["reason"]
     assert c.get("start_client", client="../etc").json()["status"] == "client name invalid"
+    bad = c.get("start_client", client="carol", post_api="ftp://nowhere").json()
+    assert bad["code"] == 3 and "post_api" in bad["reason"]
+    assert c.get("check_client", client="carol").json()["status"] == "client not exists"
 
 
 def test_check_client_holds_the_state_files_and_ports(ctl, sandbox2):
