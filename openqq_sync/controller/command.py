@@ -28,6 +28,7 @@ import os
 import signal
 import sys
 import threading
+import urllib.parse
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from .. import options
@@ -152,6 +153,11 @@ def serve(config: Config, *, max_clients: int = 100, defaults: Optional[Dict[str
               f"can reach it could start clients and send messages. Set --token TOKEN (or OPENQQ_TOKEN), "
               f"or pass --allow-no-token.", file=sys.stderr)
         return 2
+    for name in ("post_api", "poll_api"):
+        parts = urllib.parse.urlsplit(getattr(config, name) or "")
+        if getattr(config, name) and (parts.scheme not in ("http", "https") or not parts.hostname):
+            print(f"openqq: --{name.replace('_', '-')} must be an http:// or https:// URL", file=sys.stderr)
+            return 2
     files = Files(config.tmpdir)
     os.makedirs(files.tmpdir, mode=0o700, exist_ok=True)
     other = files.claim_pid()

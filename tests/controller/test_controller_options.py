@@ -48,3 +48,12 @@ def test_client_names_and_post_api():
         assert not valid_name(bad)
     assert with_client("http://h/p?a=1&client=old", "bob") == "http://h/p?a=1&client=bob"
     assert with_client("http://h/p", "测试") == "http://h/p?client=%E6%B5%8B%E8%AF%95"
+
+
+def test_serve_refuses_a_bad_post_api_and_an_open_host(tmp_path, capsys):
+    from openqq_sync.controller.command import serve
+
+    config, own, defaults = load(parse("--tmpdir", str(tmp_path), "--post-api", "ftp://x"), env={})
+    assert serve(config) == 2 and "--post-api" in capsys.readouterr().err
+    config, own, defaults = load(parse("--tmpdir", str(tmp_path), "--host", "0.0.0.0"), env={})
+    assert serve(config) == 2 and "without a token" in capsys.readouterr().err
