@@ -24,10 +24,11 @@ from openqq_sync.controller.state import Files
 @pytest.fixture(scope="module")
 def ctl(tmp_path_factory, sandbox2, receiver):
     tmp = str(tmp_path_factory.mktemp("controller"))
-    c = Controller(tmp, "--server", sandbox2.url, "--qrcode-poll-interval", "0.2", "--post-api", receiver.url,
-                   "--send-interval", "0", "--max-clients", "3", "--poll-api", receiver.url + "?heartbeat=1",
-                   "--poll-interval", "0.3", env={"OPENQQ_TOKEN": TOKEN})
-    box = {"c": c}
+    args = ("--server", sandbox2.url, "--qrcode-poll-interval", "0.2", "--post-api", receiver.url,
+            "--send-interval", "0", "--max-clients", "3", "--poll-api", receiver.url + "?heartbeat=1",
+            "--poll-interval", "0.3")
+    c = Controller(tmp, *args, env={"OPENQQ_TOKEN": TOKEN})
+    box = {"c": c, "args": args}
     # Account 2 is reserved for client "alice" (the sandbox's convention), "bob" gets account 1.
     assert requests.post(sandbox2.url + "/sandbox/accounts/2/next", timeout=5).json()["next"] \
         == sandbox2.worlds[1].data.account.qq
@@ -198,7 +199,7 @@ def test_stop_client(ctl):
     assert c.get("get_user_info", client="bob").json()["status"] == "client not exists"
 
 
-def test_a_new_controller_takes_the_clients_back(ctl):
+def test_a_new_controller_takes_the_clients_back(ctl, sandbox2):
     c = ctl["c"]
     alive = children_of(c.tmpdir)
     assert alive == [ctl["started"]["alice"]["pid"]]
@@ -213,3 +214,9 @@ def test_a_new_controller_takes_the_clients_back(ctl):
     assert c2.signal(signal.SIGTERM) == 0
     assert children_of(c.tmpdir) == []
     assert list(Files(c.tmpdir).load_backend()) == ["alice"]
+    # ... and the next one starts them again.
+    c3 = Controller(c.tmpdir, *ctl["args"], env={"OPENQQ_TOKEN": TOKEN})   # the same command line
+    ctl["c"] = c3
+    again = c3.wait_state("alice", "running", old_pid=alive[0])
+    assert children_of(c.tmpdir) == [again["pid"]]
+    assert c3.get("get_user_info", client="alice").json()["id"] == qq_of(sandbox2, 1)
