@@ -263,7 +263,10 @@ class Supervisor:
                 except OSError:
                     pass
                 if a.proc is not None:
-                    a.proc.wait(5)
+                    try:
+                        a.proc.wait(5)
+                    except subprocess.TimeoutExpired:
+                        log.error("controller: client %s (pid %d) survived SIGKILL", a.name, a.pid)
             if a.log_file is not None:
                 a.log_file.close()
                 a.log_file = None
