@@ -277,10 +277,14 @@ class Supervisor:
         for name, rec in self.files.load_backend().items():
             if not valid_name(name):
                 continue
-            options = {str(k): str(v) for k, v in (rec.get("options") or {}).items()}
-            account = Account(name=name, options=options, port=int(rec.get("port") or 0),
-                              pid=int(rec.get("pid") or 0), token=str(rec.get("token") or ""),
-                              start_time=int(rec.get("start_time") or 0))
+            try:
+                options = {str(k): str(v) for k, v in (rec.get("options") or {}).items()}
+                account = Account(name=name, options=options, port=int(rec.get("port") or 0),
+                                  pid=int(rec.get("pid") or 0), token=str(rec.get("token") or ""),
+                                  start_time=int(rec.get("start_time") or 0))
+            except (AttributeError, TypeError, ValueError) as e:
+                log.warning("controller: skipping client %s in %s: %s", name, self.files.backend_path, e)
+                continue
             with self._lock:
                 self._accounts[name] = account
             if account.pid and account.token and self._alive(account)[0]:
