@@ -19,6 +19,7 @@ import requests
 
 from ctlkit import TOKEN, Controller, children_of
 from openqq_sync.controller.state import Files
+from openqq_sync.sandbox.accounts import MultiSandbox
 
 
 @pytest.fixture(scope="module")
@@ -150,6 +151,18 @@ def test_controller_heartbeat_and_max_clients(ctl, receiver):
     assert c.get("start_client", client="carol").json()["status"] == "success"
     assert c.get("start_client", client="dave").json() == {"code": 5, "status": "max clients exceed"}
     assert c.get("stop_client", client="carol").json()["status"] == "success"
+
+
+def test_get_qrcode_while_scanning_with_a_per_client_server(ctl):
+    c = ctl["c"]
+    with MultiSandbox(1, seed=21, port=0, auto_scan=None, auto_confirm=None) as manual:
+        got = c.get("start_client", client="qr", server=manual.url, qrcode_poll_interval="0.2").json()
+        assert got["status"] == "success" and got["server"] == manual.url
+        c.wait_state("qr", "scaning")
+        r = c.get("get_qrcode", client="qr")
+        assert r.status_code == 200 and r.headers["Content-Type"] == "image/png"
+        assert r.headers["Cache-Control"] == "no-cache" and r.content.startswith(b"\x89PNG")
+        assert c.get("stop_client", client="qr").json()["status"] == "success"
 
 
 def test_token_is_checked_once_at_the_controller(ctl):
