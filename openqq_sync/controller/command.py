@@ -45,7 +45,8 @@ NOT_FOR_CLIENTS = frozenset({"host", "port", "token", "allow_no_token", "tmpdir"
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
-    p = sub.add_parser("controller", conflict_handler="resolve", help="many accounts: the original's Controller API on port 4000",
+    p = sub.add_parser("controller", conflict_handler="resolve",
+                       help="many accounts: the original's Controller API on port 4000",
                        description="Serve the Controller API (start_client, stop_client, check_client, "
                                    "get_qrcode, and every single-account route with client=NAME), one "
                                    "'openqq run' process per account. Options other than the controller's "
@@ -91,7 +92,8 @@ def _file_items(path: str) -> Dict[str, Any]:
     return {k.strip().lower().replace("-", "_"): v for k, v in parser.items("openqq")}
 
 
-def load(args: argparse.Namespace, env: Optional[Mapping[str, str]] = None) -> Tuple[Config, Dict[str, Any], Dict[str, str]]:
+def load(args: argparse.Namespace,
+         env: Optional[Mapping[str, str]] = None) -> Tuple[Config, Dict[str, Any], Dict[str, str]]:
     """The controller's Config, its own options, and the clients' default options (text).
 
     Same precedence as ``openqq run``: defaults, config file, ``OPENQQ_*``, flags.
