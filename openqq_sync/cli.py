@@ -1,4 +1,5 @@
-"""The ``openqq`` command: ``run`` (client + API), ``demo`` (sandbox + client + API), ``sandbox``.
+"""The ``openqq`` command: ``run`` (client + API), ``demo`` (sandbox + client + API), ``sandbox``,
+``controller`` (many accounts).
 
 Its options fill a :class:`~openqq_sync.config.Config` from flags, ``OPENQQ_*`` variables and a file.
 
@@ -180,12 +181,14 @@ def load(args: argparse.Namespace, env: Optional[Mapping[str, str]] = None,
 
 def build_parser() -> argparse.ArgumentParser:
     from . import runner
+    from .controller import command as controller_command
     from .sandbox import command as sandbox_command
 
     parser = argparse.ArgumentParser(prog="openqq", description=__doc__.split("\n", 1)[0])
     sub = parser.add_subparsers(dest="command", required=True)
     runner.add_parsers(sub)
     sandbox_command.add_parser(sub)
+    controller_command.add_parser(sub)
     return parser
 
 

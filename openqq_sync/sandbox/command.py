@@ -5,7 +5,7 @@
     openqq sandbox [--host 127.0.0.1] [--port 9000] [--world small|large] [--seed N]
                    [--auto-scan SECONDS | --manual-scan] [--auto-confirm SECONDS | --manual-confirm]
                    [--qrcode-ttl SECONDS] [--chatter MESSAGES_PER_MINUTE] [--poll-hold SECONDS]
-                   [--echo-sends] [--threads N]
+                   [--echo-sends] [--threads N] [--accounts N]
                    [--onebot-port P] [--onebot-http-port H] [--onebot-token T]
                    [--onebot-reverse-ws URL] [--onebot-post URL] [--onebot-heartbeat MS]
                    [--onebot-message-format array|string]
@@ -74,6 +74,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                     help="heartbeat interval in milliseconds (default 30000; 0 = none)")
     ob.add_argument("--onebot-message-format", choices=["array", "string"], default="array",
                     help="message format of events (default array)")
+    p.add_argument("--accounts", type=int, default=1, metavar="N",
+                   help="host N accounts, each its own world seeded SEED..SEED+N-1; a new QR code "
+                        "logs into the next account not logged in (see sandbox/accounts.py)")
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     p.set_defaults(func=run)
     return p
@@ -82,6 +85,13 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 def build_server(args: argparse.Namespace) -> Any:
     from .server import SandboxServer
 
+    if getattr(args, "accounts", 1) != 1:
+        from .accounts import MultiSandbox
+        return MultiSandbox(args.accounts, world=args.world, seed=args.seed, host=args.host, port=args.port,
+                            auto_scan=None if args.manual_scan else args.auto_scan,
+                            auto_confirm=None if args.manual_confirm else args.auto_confirm,
+                            qrcode_ttl=args.qrcode_ttl, poll_hold=args.poll_hold, chatter=args.chatter,
+                            echo_sends=args.echo_sends, threads=args.threads)
     return SandboxServer(world=args.world, seed=args.seed, host=args.host, port=args.port,
                          auto_scan=None if args.manual_scan else args.auto_scan,
                          auto_confirm=None if args.manual_confirm else args.auto_confirm,
