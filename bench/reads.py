@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -74,6 +75,7 @@ def run(full: bool) -> List[Row]:
                 rows.append(Row(f"reads {name} p99", ours["p99_ms"], "ms", base["p99_ms"], "info"))
         finally:
             floor.close()
+            shutil.rmtree(tmp, ignore_errors=True)
     finally:
         if api:
             api.close()

@@ -62,11 +62,13 @@ def openqq_blueprint(client: Any, config: Any, *, delivery: Optional[Delivery] =
     @bp.after_request
     def _after(resp: Response) -> Response:
         cors(resp)
+        params = g.get("openqq_params")
+        if params is None:       # refused before its parameters were read
+            params = request.args
         # Only API answers are wrapped (not files such as the console's or the QR image).
-        if request.method == "OPTIONS" or resp.direct_passthrough or \
-                resp.mimetype not in ("application/json", "text/html"):
+        if params.get("datatype") != "jsonp" or request.method == "OPTIONS" or resp.direct_passthrough \
+                or resp.mimetype not in ("application/json", "text/html"):
             return resp
-        params = getattr(g, "openqq_params", None) or request.args
         try:
             callback = jsonp_callback(params)
         except ValueError:

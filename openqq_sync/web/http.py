@@ -122,9 +122,9 @@ def collect(req: Request) -> Dict[str, str]:
     :raises ApiError: a JSON body that is not valid UTF-8 JSON, or holds nested values.
     :raises werkzeug.exceptions.RequestEntityTooLarge: the body is over the limit.
     """
-    params: Dict[str, str] = {}
-    for key in req.args:
-        params[key] = req.args.get(key, "")
+    params: Dict[str, str] = req.args.to_dict()      # the first value of a repeated key
+    if not req.content_length and "HTTP_TRANSFER_ENCODING" not in req.environ:
+        return params                                 # no body (every plain GET)
     if req.mimetype == "application/json" or req.mimetype.endswith("+json"):
         raw = req.get_data(cache=True)
         if raw.strip():
