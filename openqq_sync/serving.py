@@ -55,9 +55,11 @@ class WsgiServer:
         sock = bind(host, port)
         self._map: Dict[int, Any] = {}
         try:
-            # poll(), not select(): hundreds of held long-polls pass select()'s fd limit.
+            # poll(), not select(): hundreds of held long-polls pass select()'s fd limit. A
+            # short poll timeout: closing its sockets from another thread does not wake it.
             self._server = waitress.create_server(app, map=self._map, sockets=[sock],
-                                                  asyncore_use_poll=True, **adjustments)
+                                                  asyncore_use_poll=True, asyncore_loop_timeout=0.1,
+                                                  **adjustments)
         except BaseException:
             sock.close()
             raise

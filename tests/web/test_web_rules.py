@@ -159,6 +159,18 @@ def test_stop_client_answers_then_stops_client_and_calls_on_stop():
         assert requests.get(server.url + "/openwx/stop_client", timeout=5).json()["code"] == 0
 
 
+def test_a_delayed_stop_not_yet_due_ends_with_the_server():
+    """The 3 s delay of stop_client/relogin is a stoppable wait: stopping the server drops the
+    action and joins its thread at once (the autouse check finds no thread left)."""
+    import time
+    with stub_api(StubClient(state="running"), _stop_delay=60) as (server, client, _):
+        assert requests.get(server.url + "/openqq/stop_client", timeout=5).json()["code"] == 0
+        assert requests.get(server.url + "/openqq/relogin", timeout=5).json()["code"] == 0
+        t0 = time.monotonic()
+    assert time.monotonic() - t0 < 10
+    assert not client.stopped.is_set() and client.relogins == 0
+
+
 def test_relogin_is_get_only_and_asks_the_client(api):
     url, client = api
     r = requests.get(url + "/openqq/relogin", timeout=5).json()
