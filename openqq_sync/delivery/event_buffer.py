@@ -38,7 +38,7 @@ Item = Dict[str, Any]
 #: Cursor readers an append wakes at once (figures in bench/RESULTS.md, session 3).
 RELAY_WIDTH = 16
 #: Seconds between two checks of a waiter's ``gone`` callable.
-GONE_POLL = 0.25
+GONE_POLL = 1.0
 #: Worker threads a waitress pool keeps free of long-polls for every other route (W3).
 FREE_THREADS = 8
 
