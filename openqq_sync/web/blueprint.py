@@ -52,7 +52,8 @@ def openqq_blueprint(client: Any, config: Any, *, delivery: Optional[Delivery] =
             return preflight()
         # The body limit is per request, so it holds even inside a host app without one.
         request.max_content_length = MAX_BODY
-        if request.content_length is not None and request.content_length > MAX_BODY:
+        length = request.content_length
+        if length is not None and length > MAX_BODY:
             raise errors.ApiError(413, "request body too large", http_status=413)
         g.openqq_params = collect(request)
         if token and not extra_routes.is_public() and not _authorized(token, g.openqq_params):
