@@ -37,7 +37,7 @@ def main() -> None:
     for path, file in paths.items():
         with open(file, "rb") as b:
             bodies[path] = b.read()
-    waitress.serve(make_app(bodies), host="127.0.0.1", port=port, threads=threads, _quiet=True)
+    waitress.create_server(make_app(bodies), host="127.0.0.1", port=port, threads=threads).run()
 
 
 if __name__ == "__main__":

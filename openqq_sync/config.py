@@ -75,7 +75,8 @@ class Config:
     # --- Openqq API --------------------------------------------------------------------
     host: str = "127.0.0.1"
     port: int = 5000
-    threads: int = 160                         # waitress pool: >100 long-poll waiters + calls
+    threads: int = 132                         # waitress pool: max_event_waiters + 32 for other calls
+    max_event_waiters: int = 100               # held check_event calls; past it they answer at once
     post_api: Optional[str] = None
     post_event: bool = True
     post_event_list: List[str] = field(default_factory=lambda: list(DEFAULT_POST_EVENT_LIST))

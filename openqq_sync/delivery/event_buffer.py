@@ -10,15 +10,17 @@ Two views of one stream, guarded by one lock and one Condition:
   (``since=SEQ``) returns every retained item after SEQ without removing anything, so several
   consumers each see everything.
 
-Waking the cursor readers is a relay, not a stampede. ``notify_all`` on hundreds of waiters
-makes every one of their threads fight for this lock and the GIL at once: with 500 ``since``
-waiters, most of the wake's CPU went to the kernel's futex and scheduler work. A single
-relay (one woken reader wakes the next) is no better: between two readers waitress's loop
-thread takes the GIL and scans every open connection, once per answer. So an append wakes
+Waiters hold a thread each (waitress's worker, house style W3), so their number is capped
+(``max_waiters``): past the cap a read answers at once with what there is, as a timeout would.
+A waiter given a ``gone`` callable (the caller hung up) checks it every ``GONE_POLL`` seconds and
+right before taking, so the drain item of a caller that went away stays for the next reader.
+
+Waking the cursor readers is a relay, not a stampede: ``notify_all`` on a hundred waiters
+makes every one of their threads fight for this lock and the GIL at once. An append wakes
 ``RELAY_WIDTH`` cursor readers, and each reader that leaves with something to answer wakes
-one more before it encodes and sends its own answer: about that many threads are runnable
-at any time. A reader woken with nothing new (it came after the append) ends its relay;
-everyone queued behind it came later still, so nobody who should wake is left asleep.
+one more, so about that many threads are runnable at any time. A reader woken with nothing
+new (it came after the append) ends its relay; everyone queued behind it came later still, so
+nobody who should wake is left asleep.
 """
 
 from __future__ import annotations
@@ -33,9 +35,18 @@ log = logging.getLogger(__name__)
 
 Item = Dict[str, Any]
 
-#: Cursor readers an append wakes at once. Waking 500 waiters on 2 cores cost the API process
-#: 250-1460 ms of CPU with width 1, 120-190 ms with 8 to 32, 260-1050 ms with notify_all.
+#: Cursor readers an append wakes at once (figures in bench/RESULTS.md, session 3).
 RELAY_WIDTH = 16
+#: Seconds between two checks of a waiter's ``gone`` callable.
+GONE_POLL = 1.0
+#: Worker threads a waitress pool keeps free of long-polls for every other route (W3).
+FREE_THREADS = 8
+
+
+def waiter_cap(config: Any) -> int:
+    """The waiters allowed: ``config.max_event_waiters``, lowered so that a pool of
+    ``config.threads`` keeps :data:`FREE_THREADS` threads for every other route."""
+    return max(1, min(config.max_event_waiters, config.threads - FREE_THREADS))
 
 
 class EventBuffer:
@@ -44,7 +55,7 @@ class EventBuffer:
     :param max_size: capacity of the drain buffer (``check_event_list_max_size``).
     :param retention: how many items the cursor stream keeps (``check_event_retention``).
     :param max_waiters: concurrent long-poll readers allowed; further readers are answered at
-        once with ``[]`` so that waiters can never starve waitress's thread pool.
+        once (``[]`` or what is there) so that waiters can never starve waitress's thread pool.
     """
 
     def __init__(self, max_size: int = 20, retention: int = 1000, max_waiters: int = 100) -> None:
@@ -59,7 +70,6 @@ class EventBuffer:
         self._waiters = 0
         self._max_waiters = max(0, max_waiters)
         self._closed = False
-        self._listeners: Tuple[Callable[[], None], ...] = ()
 
     # --- producers -------------------------------------------------------------------
     def append(self, item: Item, *, seq: int, drain: bool = True) -> None:
@@ -75,7 +85,6 @@ class EventBuffer:
                 self._drain.append(item)
                 self._drained.notify_all()
             self._advanced.notify(RELAY_WIDTH)
-        self._tell_listeners()
 
     def close(self) -> None:
         """Wake every waiter (they answer with what they have) and refuse new waits. Thread-safe."""
@@ -83,25 +92,6 @@ class EventBuffer:
             self._closed = True
             self._drained.notify_all()
             self._advanced.notify_all()
-        self._tell_listeners()
-
-    def add_listener(self, callback: Callable[[], None]) -> None:
-        """Call ``callback()`` after every append and on close, on the appending thread and
-        outside the lock: it must return at once (hand work to another thread). Used by
-        waiters that hold no thread (:mod:`openqq_sync.web._parking`). Thread-safe."""
-        with self._lock:
-            self._listeners += (callback,)
-
-    def remove_listener(self, callback: Callable[[], None]) -> None:
-        with self._lock:
-            self._listeners = tuple(c for c in self._listeners if c is not callback)
-
-    def _tell_listeners(self) -> None:
-        for callback in self._listeners:
-            try:
-                callback()
-            except Exception:   # a listener's failure must not cost the producer its event
-                log.exception("event buffer listener failed")
 
     # --- readers ---------------------------------------------------------------------
     @property
@@ -119,13 +109,14 @@ class EventBuffer:
         with self._lock:
             return self._waiters
 
-    def take(self, timeout: float) -> List[Item]:
+    def take(self, timeout: float, gone: Optional[Callable[[], bool]] = None) -> List[Item]:
         """The original check_event: everything buffered, else ``[next item]``, else ``[]``.
 
+        :param gone: True once the caller went away; then nothing is taken and ``[]`` returned.
         Thread-safe; blocks up to ``timeout`` seconds.
         """
         with self._lock:
-            if self._drain:
+            if self._drain and not _gone(gone):
                 items = list(self._drain)
                 self._drain.clear()
                 return items
@@ -133,24 +124,28 @@ class EventBuffer:
                 return []
             try:
                 deadline = time.monotonic() + timeout
-                while not self._drain and not self._closed:
+                while True:
+                    if _gone(gone):
+                        # notify_all woke every drain waiter, so the item is not stranded.
+                        return []
+                    if self._drain:
+                        # One item per woken waiter, as the original answered; the rest stays
+                        # buffered for the next call, which then returns at once.
+                        return [self._drain.popleft()]
                     remaining = deadline - time.monotonic()
-                    if remaining <= 0 or not self._drained.wait(remaining):
-                        if not self._drain:
-                            return []
-                        break
-                # One item per woken waiter, as the original answered; the rest stays buffered
-                # for the next call, which then returns at once.
-                return [self._drain.popleft()] if self._drain else []
+                    if self._closed or remaining <= 0:
+                        return []
+                    self._drained.wait(remaining if gone is None else min(remaining, GONE_POLL))
             finally:
                 self._waiters -= 1
 
-    def since(self, seq: int, timeout: float) -> List[Item]:
+    def since(self, seq: int, timeout: float, gone: Optional[Callable[[], bool]] = None) -> List[Item]:
         """Every retained item with a ``seq`` above ``seq``; waits up to ``timeout`` if none.
 
         Nothing is removed. A ``seq`` above the last one given out comes from before a
         restart (numbering starts over in a new process): it reads from the start, else the
-        consumer would miss everything up to its old number. Thread-safe.
+        consumer would miss everything up to its old number. A waiter whose ``gone()`` turns
+        True leaves with ``[]``, freeing its place under the cap. Thread-safe.
         """
         with self._lock:
             seq = self._reading_from(seq)
@@ -161,24 +156,15 @@ class EventBuffer:
                 deadline = time.monotonic() + timeout
                 while not (self._closed or self._last_seq > seq):
                     remaining = deadline - time.monotonic()
-                    if remaining <= 0:
+                    if remaining <= 0 or _gone(gone):
                         return []
-                    self._advanced.wait(remaining)
+                    self._advanced.wait(remaining if gone is None else min(remaining, GONE_POLL))
                 # Pass the relay on even when this wait also timed out: the notify that
                 # raced the timeout was meant for the next reader too.
                 self._advanced.notify()
                 return self._after(seq)
             finally:
                 self._waiters -= 1
-
-    def cursor(self, seq: int) -> Tuple[int, List[Item], bool]:
-        """``(cursor, items, closed)`` at once: the cursor as :meth:`since` reads ``seq`` (0 for
-        one from before a restart), the retained items after it, and whether the buffer is
-        closed. A waiter that holds no thread keeps the cursor for its later reads.
-        Thread-safe."""
-        with self._lock:
-            seq = self._reading_from(seq)
-            return seq, self._after(seq), self._closed
 
     def oldest_seq(self) -> Optional[int]:
         """The lowest retained ``seq`` (None when empty): a reader whose cursor is below it
@@ -212,3 +198,13 @@ class EventBuffer:
             return False
         self._waiters += 1
         return True
+
+
+def _gone(gone: Optional[Callable[[], bool]]) -> bool:
+    if gone is None:
+        return False
+    try:
+        return bool(gone())
+    except Exception:   # a server's callable must not cost a reader its answer
+        log.exception("check_event: the disconnect check failed")
+        return False

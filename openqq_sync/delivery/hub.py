@@ -15,7 +15,7 @@ from typing import Any, Callable, Dict, List, Optional, TextIO, Tuple
 
 from .. import signals
 from . import payloads
-from .event_buffer import EventBuffer
+from .event_buffer import EventBuffer, waiter_cap
 from .post_api import PostApiReporter
 from .replies import ReplyActions
 
@@ -24,11 +24,6 @@ log = logging.getLogger(__name__)
 #: Signals reported as events when listed in post_event_list (the original's handler set).
 EVENT_SIGNALS = (signals.login, signals.stop, signals.state_change, signals.input_qrcode) \
     + tuple(signals.CONTACT_EVENTS)
-
-
-def max_waiters_for(threads: int) -> int:
-    """Long-poll waiters allowed for a waitress pool of ``threads``: the rest stay free."""
-    return max(1, threads - max(8, threads // 5))
 
 
 class Delivery:
@@ -47,7 +42,7 @@ class Delivery:
         account = config.account
         self.buffer = EventBuffer(max_size=config.check_event_list_max_size,
                                   retention=config.check_event_retention,
-                                  max_waiters=max_waiters_for(config.threads))
+                                  max_waiters=waiter_cap(config))
         self.actions: Optional[ReplyActions] = None
         self.reporter: Optional[PostApiReporter] = None
         if config.post_api:

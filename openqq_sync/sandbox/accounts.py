@@ -204,9 +204,9 @@ class MultiSandbox:
     def url(self) -> str:
         return self._server.url
 
-    @property
-    def _thread(self) -> Optional[threading.Thread]:   # what ``openqq sandbox`` waits on
-        return self._server._thread
+    def wait(self, timeout: Optional[float] = None) -> bool:
+        """Block until the server stops or ``timeout`` passes; True once it has stopped."""
+        return self._server.wait(timeout)
 
     def start(self) -> "MultiSandbox":
         self._server.start()

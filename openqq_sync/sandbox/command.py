@@ -144,5 +144,5 @@ def run(args: argparse.Namespace, *, _serve: Optional[Callable[[Any], None]] = N
 
 
 def _wait(srv: Any) -> None:
-    while srv._thread is not None and srv._thread.is_alive():
-        srv._thread.join(0.5)
+    while not srv.wait(0.5):
+        pass

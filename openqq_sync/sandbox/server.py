@@ -16,9 +16,7 @@ import logging
 import threading
 from typing import Optional
 
-import waitress
-from waitress import wasyncore
-
+from ..serving import WsgiServer
 from .app import create_app
 from .chatter import Chatter
 from .onebot import OneBotFace
@@ -58,8 +56,8 @@ class SandboxServer:
         self.port = port
         self.threads = threads
         self.app = create_app(self.world)
-        self._server = None
-        self._thread: Optional[threading.Thread] = None
+        self._server: Optional[WsgiServer] = None
+        self._stopped_event = threading.Event()
         self._chatter = Chatter(self.world, seed=seed)
         self._lock = threading.Lock()
         self._stopped = False
@@ -74,83 +72,47 @@ class SandboxServer:
         with self._lock:
             if self._server is not None:
                 raise RuntimeError("sandbox server already started")
-            self._server = waitress.create_server(self.app, host=self.host, port=self.port, threads=self.threads,
-                                                  ident="openqq-sandbox", expose_tracebacks=False,
-                                                  channel_timeout=300, connection_limit=1000)
-            self.port = int(self._server.effective_port)  # type: ignore[union-attr]
-            self._thread = threading.Thread(target=self._run, name="openqq-sandbox-http", daemon=True)
-            self._thread.start()
+            self._server = WsgiServer(self.app, host=self.host, port=self.port, name="openqq-sandbox-http",
+                                      threads=self.threads, ident="openqq-sandbox", expose_tracebacks=False,
+                                      channel_timeout=300, connection_limit=1000)
+            self.port = self._server.port
+            self._server.start()
             self._chatter.start()
             if self.onebot is not None:
                 self.onebot.start()
         log.info("sandbox: serving %s world (seed %s) on %s", self.world.data.size, self.world.data.seed, self.url)
         return self
 
-    def _run(self) -> None:
-        try:
-            self._server.run()  # type: ignore[union-attr]
-        except Exception:  # pragma: no cover - only if waitress itself breaks
-            if not self._stopped:
-                log.exception("sandbox: server loop crashed")
-        finally:
-            log.debug("sandbox: server loop ended")
-
     def serve_forever(self) -> None:
         """Start and block until ``stop()`` (or KeyboardInterrupt in the calling thread)."""
         self.start()
         try:
-            while self._thread is not None and self._thread.is_alive():
-                self._thread.join(0.5)
+            while not self.wait(0.5):
+                pass
         finally:
             self.stop()
+
+    def wait(self, timeout: Optional[float] = None) -> bool:
+        """Wait until :meth:`stop` has run; True if it has."""
+        return self._stopped_event.wait(timeout)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Wake held poll2s and hangs, close every socket, join the threads. Idempotent."""
         with self._lock:
             if self._stopped or self._server is None:
                 self._stopped = True
+                self._stopped_event.set()
                 return
             self._stopped = True
             server = self._server
-        # 1. Producers: chatter stops, every held poll2 / hang / delay returns at once.
+        # Producers first: the OneBot face, chatter, every held poll2 / hang / delay returns at once,
+        # so the server's workers are free to end.
         if self.onebot is not None:
             self.onebot.stop(timeout)
         self.world.stop()
         self._chatter.stop(timeout)
-        loop_alive = self._thread is not None and self._thread.is_alive()
-
-        def in_loop(fn) -> None:
-            # Run fn inside the asyncore loop thread. The loop may run the thunk (and close
-            # the trigger) before our own write lands, so EBADF here means "done".
-            if loop_alive:
-                try:
-                    server.trigger.pull_trigger(fn)  # type: ignore[attr-defined]
-                except OSError:
-                    pass
-            else:
-                fn()
-
-        def close_listener() -> None:
-            # dispatcher.close only: the server's own close() would also close the trigger.
-            wasyncore.dispatcher.close(server)
-
-        def close_all() -> None:
-            for ch in list(server._map.values()):  # type: ignore[attr-defined]
-                try:
-                    ch.handle_close()
-                except Exception:  # pragma: no cover - already closed
-                    pass
-        # 2. No new connections; the loop keeps flushing the answers of running requests.
-        in_loop(close_listener)
-        # 3. Worker threads finish (nothing blocks any more); queued requests are cancelled.
-        #    Joined before the trigger closes, so no worker pulls a closed trigger later.
-        server.task_dispatcher.shutdown(cancel_pending=True, timeout=timeout)  # type: ignore[attr-defined]
-        # 4. Close every channel from inside the loop, which ends it; join it.
-        in_loop(close_all)
-        if self._thread is not None:
-            self._thread.join(timeout)
-            if self._thread.is_alive():
-                log.warning("sandbox: server thread still running after %.1f s", timeout)
+        server.stop(timeout)
+        self._stopped_event.set()
         log.info("sandbox: stopped")
 
     def __enter__(self) -> "SandboxServer":

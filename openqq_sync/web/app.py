@@ -1,27 +1,29 @@
 """``create_app``: a Flask app serving one Client's Openqq API, with the original's app-wide rules.
 
 Outside the blueprint's routes every path answers 403 ``api not found`` and OPTIONS anywhere
-answers the CORS pre-flight, as the original's catch-all did (protocol doc 11.2).
+answers the CORS pre-flight, as the original's catch-all did (protocol doc 11.2). ``GET /``
+redirects to the web console (issue 13).
 """
 
 from __future__ import annotations
 
 from typing import Any, Callable, Optional
 
-from flask import Flask, Response, request
+from flask import Flask, Response, redirect, request
 
 from ..delivery import Delivery
 from . import errors
-from ._fastpath import FastReads
-from ._http import api_not_found, preflight
 from .blueprint import MAX_BODY, openqq_blueprint
+from .extra_routes import CONSOLE_PATH
+from .http import api_not_found, cors, preflight
 
 
 def create_app(client: Any, config: Any, *, delivery: Optional[Delivery] = None,
                on_stop: Optional[Callable[[], None]] = None,
                _stop_delay: float = 3.0) -> Flask:  # test shim: _stop_delay
     """The API app for ``client``. ``app.extensions["openqq_sync"]`` is the views' context
-    (``.client``, ``.config``, ``.delivery``). See :func:`openqq_blueprint` for the arguments."""
+    (``.client``, ``.config``, ``.delivery``; ``.close()`` on shutdown). See
+    :func:`openqq_blueprint` for the arguments."""
     # No static folder: /static/... must answer "api not found" like every unknown path.
     app = Flask("openqq_sync", static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
@@ -37,12 +39,13 @@ def create_app(client: Any, config: Any, *, delivery: Optional[Delivery] = None,
 
     @app.after_request
     def _cors(resp: Response) -> Response:
-        resp.headers["Access-Control-Allow-Origin"] = "*"
-        return resp
+        return cors(resp)
 
+    def home() -> Any:
+        return redirect(CONSOLE_PATH)
+
+    app.add_url_rule("/", "home", home, methods=["GET"], provide_automatic_options=False)
     errors.register(app)
     app.register_error_handler(404, lambda e: api_not_found())
     app.register_error_handler(405, lambda e: api_not_found())
-    # Cached read answers skip Flask when they are current (same bytes and headers).
-    app.wsgi_app = FastReads(app.wsgi_app, bp.openqq)  # type: ignore[method-assign]
     return app

@@ -15,11 +15,9 @@ from flask import Blueprint, Response, g, request
 
 from ..client import contacts as _lookup
 from ..delivery import Delivery
-from . import errors, views_contacts, views_control, views_group, views_send  # noqa: F401 (routes)
-from . import extra_routes
-from ._http import api_not_found, json_response, jsonp_callback, preflight, token_matches, wrap_jsonp
-from ._params import collect
-from ._routes import ROUTES, Api, Route
+from . import errors, extra_routes
+from .http import api_not_found, collect, cors, json_response, jsonp_callback, preflight, token_matches, wrap_jsonp
+from .views import ROUTES, Api, Route
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +36,7 @@ def openqq_blueprint(client: Any, config: Any, *, delivery: Optional[Delivery] =
         reads; when None one is created and started here (connect before ``client.start()``
         to see the login events). It is reachable as ``bp.openqq.delivery`` for stopping.
     :param on_stop: called after ``stop_client`` stopped the client (3 s after answering).
+        ``bp.openqq.close()`` drops a stop or relogin not yet due (call it when shutting down).
     :param name: blueprint name; give each one a distinct name to mount several clients.
     """
     if delivery is None:
@@ -53,7 +52,8 @@ def openqq_blueprint(client: Any, config: Any, *, delivery: Optional[Delivery] =
             return preflight()
         # The body limit is per request, so it holds even inside a host app without one.
         request.max_content_length = MAX_BODY
-        if request.content_length is not None and request.content_length > MAX_BODY:
+        length = request.content_length
+        if length is not None and length > MAX_BODY:
             raise errors.ApiError(413, "request body too large", http_status=413)
         g.openqq_params = collect(request)
         if token and not extra_routes.is_public() and not _authorized(token, g.openqq_params):
@@ -62,16 +62,18 @@ def openqq_blueprint(client: Any, config: Any, *, delivery: Optional[Delivery] =
 
     @bp.after_request
     def _after(resp: Response) -> Response:
-        resp.headers["Access-Control-Allow-Origin"] = "*"
+        cors(resp)
+        params = g.get("openqq_params")
+        if params is None:       # refused before its parameters were read
+            params = request.args
         # Only API answers are wrapped (not files such as the console's or the QR image).
-        if request.method == "OPTIONS" or resp.direct_passthrough or \
-                resp.mimetype not in ("application/json", "text/html"):
+        if params.get("datatype") != "jsonp" or request.method == "OPTIONS" or resp.direct_passthrough \
+                or resp.mimetype not in ("application/json", "text/html"):
             return resp
-        params = getattr(g, "openqq_params", None) or request.args
         try:
             callback = jsonp_callback(params)
         except ValueError:
-            return errors.ApiError(errors.BAD_REQUEST, "invalid jsonp callback", http_status=400).response()
+            return cors(errors.ApiError(errors.BAD_REQUEST, "invalid jsonp callback", http_status=400).response())
         return wrap_jsonp(resp, callback) if callback else resp
 
     errors.register(bp)
@@ -94,7 +96,8 @@ def _add(bp: Blueprint, api: Api, entry: Route) -> None:
     def view() -> Response:
         if entry.needs_running and _lookup.state_name(api.client) != "running":
             raise errors.not_running(api.client)
-        return json_response(entry.view(api, g.openqq_params))
+        params = g.openqq_params
+        return json_response(entry.view(api, params), as_file=params.get("datatype") != "jsonp")
 
     for rule in entry.rules:
         endpoint = rule.strip("/").replace("/", "_")

@@ -14,7 +14,7 @@ from flask import Response
 from werkzeug.exceptions import HTTPException
 
 from ..client.contacts import state_name
-from ._http import api_not_found, json_response
+from .http import api_not_found, json_response
 
 log = logging.getLogger(__name__)
 

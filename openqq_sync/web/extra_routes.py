@@ -4,8 +4,8 @@
 error handlers. The console's files and the document are public (:func:`is_public`): the
 console asks the browser user for the token and sends it as ``Authorization: Bearer``, and
 neither holds anything about the account. The console lives under ``/openqq/`` rather than at
-``/``: the original answered 403 ``api not found`` at ``/`` (kept), an embedding app keeps its
-own home page, and one nginx ``location /openqq/`` covers everything.
+``/``: an embedding app keeps its own home page, and one nginx ``location /openqq/`` covers
+everything; :func:`~openqq_sync.web.app.create_app`'s own app redirects ``GET /`` here.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from flask import Blueprint, Response, request, send_file
 
 from ..client import contacts as _lookup
 from . import openapi
-from ._http import CORS_ORIGIN, json_response
+from .http import json_response
 from .errors import ApiError
 
 STATIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
@@ -59,7 +59,6 @@ def install(bp: Blueprint, api: Any) -> None:
         # A new code replaces the old one at expiry; never let a cache show a dead one.
         resp.headers["Cache-Control"] = "no-store"
         resp.headers["ETag"] = '"' + hashlib.sha1(png).hexdigest() + '"'
-        resp.headers.update(CORS_ORIGIN)
         return resp
 
     def get_openapi() -> Response:

@@ -68,18 +68,6 @@ def test_index_follows_every_change_of_the_store():
     assert _lookup.find_friend(client, uid=1001) is None and _lookup.find_group(client, id=13) is None
 
 
-def test_a_search_by_id_or_uid_does_not_scan(monkeypatch):
-    client = _client()
-
-    def scan(**criteria):
-        raise AssertionError(f"scanned for {criteria}")
-
-    monkeypatch.setattr(client.contacts, "search_friends", scan)
-    monkeypatch.setattr(client.contacts, "search_groups", scan)
-    assert _lookup.find_friend(client, uid="1001", name="甲").id == 1
-    assert _lookup.find_group(client, id="12").id == 12
-
-
 def test_the_stores_find_takes_uncleaned_criteria_as_its_search_does():
     store = _client().contacts
     pairs = [(store.find_friend, store.search_friends), (store.find_group, store.search_groups),

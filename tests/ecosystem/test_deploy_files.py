@@ -53,7 +53,7 @@ def test_example_config_reads_into_a_config_with_every_key_known():
     # Documented values equal the defaults, so the example never changes behaviour silently.
     defaults = Config()
     for key in ("check_event_timeout", "check_event_list_max_size", "check_event_retention",
-                "send_interval", "send_timeout", "threads", "post_event_list", "update_interval"):
+                "send_interval", "send_timeout", "threads", "max_event_waiters", "post_event_list", "update_interval"):
         assert getattr(config, key) == getattr(defaults, key), key
 
 

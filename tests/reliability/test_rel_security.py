@@ -116,7 +116,7 @@ def test_every_route_needs_the_token(secure):
              {"headers": {"Authorization": f"Basic {TOKEN}"}}, {"params": {"access_token": ""}}]
     checked = 0
     for rule in app.url_map.iter_rules():
-        if rule.rule in public or rule.endpoint == "static":
+        if rule.rule in public or rule.endpoint in ("static", "home"):
             continue
         path = _fill(rule.rule)
         # Every wrong form on a few routes; no token and a near miss on all the others.
@@ -135,6 +135,9 @@ def test_every_route_needs_the_token(secure):
     assert checked >= 30
     for path in public:
         assert requests.get(secure.url + path, timeout=10).status_code == 200
+    # "/" only redirects to the (public) console.
+    home = requests.get(secure.url + "/", allow_redirects=False, timeout=10)
+    assert home.status_code == 302 and home.headers["Location"] == "/openqq/console/"
 
 
 def test_stop_client_and_relogin_refuse_a_wrong_token(secure):

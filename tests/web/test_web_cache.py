@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from openqq_sync.web._cache import JsonCache
+from openqq_sync.web.cache import JsonCache
 
 
 class Contacts:

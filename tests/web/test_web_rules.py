@@ -20,7 +20,7 @@ def api():
 
 def test_unknown_route_and_wrong_method_answer_403_text(api):
     url, _ = api
-    for method, path in [("GET", "/openqq/nope"), ("GET", "/"), ("GET", "/foo/bar"),
+    for method, path in [("GET", "/openqq/nope"), ("POST", "/"), ("GET", "/foo/bar"),
                          ("POST", "/openqq/get_user_info"), ("DELETE", "/openqq/check_event"),
                          ("POST", "/openqq/relogin"), ("GET", "/openqq/"), ("PUT", "/openwx/x")]:
         r = requests.request(method, url + path, timeout=5)
@@ -28,6 +28,17 @@ def test_unknown_route_and_wrong_method_answer_403_text(api):
         assert r.text == "api not found"
         assert r.headers["Content-Type"] == "text/html;charset=UTF-8"
         assert r.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_home_redirects_to_the_web_console(api):
+    """Issue 13 item 4: ``GET /`` leads a browser to the console instead of a bare 403."""
+    url, _ = api
+    r = requests.get(url + "/", allow_redirects=False, timeout=5)
+    assert r.status_code == 302
+    assert r.headers["Location"] == "/openqq/console/"
+    followed = requests.get(url + "/", timeout=5)
+    assert followed.status_code == 200 and followed.url == url + "/openqq/console/"
+    assert followed.headers["Content-Type"].startswith("text/html")
 
 
 def test_options_is_a_cors_preflight_everywhere(api):
@@ -146,6 +157,18 @@ def test_stop_client_answers_then_stops_client_and_calls_on_stop():
         assert client.stopped.is_set()
         # A second call answers the same and does not stop twice.
         assert requests.get(server.url + "/openwx/stop_client", timeout=5).json()["code"] == 0
+
+
+def test_a_delayed_stop_not_yet_due_ends_with_the_server():
+    """The 3 s delay of stop_client/relogin is a stoppable wait: stopping the server drops the
+    action and joins its thread at once (the autouse check finds no thread left)."""
+    import time
+    with stub_api(StubClient(state="running"), _stop_delay=60) as (server, client, _):
+        assert requests.get(server.url + "/openqq/stop_client", timeout=5).json()["code"] == 0
+        assert requests.get(server.url + "/openqq/relogin", timeout=5).json()["code"] == 0
+        t0 = time.monotonic()
+    assert time.monotonic() - t0 < 10
+    assert not client.stopped.is_set() and client.relogins == 0
 
 
 def test_relogin_is_get_only_and_asks_the_client(api):

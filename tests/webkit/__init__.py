@@ -170,8 +170,7 @@ def stub_api(client: Optional[StubClient] = None, **cfg: Any) -> Iterator[Tuple[
 class LiveStack:
     """Sandbox + real Client + Delivery + the API on waitress, all on loopback port 0.
 
-    ``held_polls()`` counts check_event requests waiting in the API, on a worker thread or
-    parked on the loop thread (``since`` ones).
+    ``held_polls()`` counts check_event requests waiting in the API (each on a worker thread).
 
     ``respond`` (the post_api receiver's answer function) can be swapped by a test; the
     receiver is started before the client so the login events reach it.
@@ -225,7 +224,7 @@ class LiveStack:
         return r.json()
 
     def held_polls(self) -> int:
-        return self.delivery.buffer.waiters + self.server.parked_polls
+        return self.delivery.buffer.waiters
 
     def posts(self, post_type: Optional[str] = None, event: Optional[str] = None) -> List[Any]:
         assert self.receiver is not None

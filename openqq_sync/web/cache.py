@@ -12,7 +12,7 @@ import collections
 import threading
 from typing import Any, Callable, Hashable, Optional, Tuple
 
-from ._http import RawJson, dumps
+from .http import RawJson, dumps
 
 
 class JsonCache:
@@ -20,19 +20,6 @@ class JsonCache:
         self._lock = threading.Lock()
         self._entries: "collections.OrderedDict[Hashable, Tuple[Any, bytes]]" = collections.OrderedDict()
         self._max = max_entries
-
-    def current(self, contacts: Any, key: Hashable) -> Optional[bytes]:
-        """The cached bytes for ``key`` if built at the contacts' current version, else None
-        (never builds: the WSGI fast path serves hits and leaves misses to Flask)."""
-        version: Optional[Any] = getattr(contacts, "version", None)
-        if version is None:
-            return None
-        with self._lock:
-            hit = self._entries.get(key)
-            if hit is None or hit[0] != version:
-                return None
-            self._entries.move_to_end(key)
-            return hit[1]
 
     def answer(self, contacts: Any, key: Hashable, build: Callable[[], Any]) -> RawJson:
         """The answer for ``key``: cached bytes if the contacts' version is unchanged."""

@@ -1,0 +1,136 @@
+"""One way to run waitress and stop it from another thread, for the API and the sandbox.
+
+Only waitress's public surface is used: ``waitress.create_server`` with its documented
+adjustments (our own bound socket through ``sockets``, our own ``map``), the server's
+``run()`` and ``close()``, and its ``task_dispatcher.shutdown()``, which waitress's own
+multi-socket ``close()`` calls. waitress cannot be stopped from another thread by itself
+(Pylons/waitress #343): :meth:`WsgiServer.stop` ends the worker threads, closes the listener,
+and shuts the open connections down, so that the loop thread sees each one end, closes it and
+returns with nothing left to serve.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+from typing import Any, Dict, Optional, Tuple
+
+import waitress
+
+log = logging.getLogger(__name__)
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A socket bound to ``(host, port)`` (not listening yet): a failed bind raises here,
+    before waitress starts any worker thread.
+
+    :raises OSError: the address cannot be bound or resolved.
+    """
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                         flags=socket.AI_PASSIVE)[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind(address)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+class WsgiServer:
+    """A WSGI app served by waitress: bound at construction, served by :meth:`serve_forever`
+    (calling thread) or :meth:`start` (a thread named ``name``), ended by :meth:`stop` or
+    :meth:`close` from any other thread.
+
+    :param adjustments: waitress adjustments (``threads``, ``connection_limit``, ...).
+    :raises OSError: the address cannot be bound.
+    """
+
+    def __init__(self, app: Any, *, host: str, port: int, name: str, **adjustments: Any) -> None:
+        self.name = name
+        sock = bind(host, port)
+        self._map: Dict[int, Any] = {}
+        try:
+            # poll(), not select(): hundreds of held long-polls pass select()'s fd limit. A
+            # short poll timeout: closing its sockets from another thread does not wake it.
+            self._server = waitress.create_server(app, map=self._map, sockets=[sock],
+                                                  asyncore_use_poll=True, asyncore_loop_timeout=0.1,
+                                                  **adjustments)
+        except BaseException:
+            sock.close()
+            raise
+        self.address: Tuple[str, int] = sock.getsockname()[:2]
+        self._lock = threading.Lock()
+        self._closed = False
+        self._serving = False
+        self._thread: Optional[threading.Thread] = None
+        self._done = threading.Event()
+
+    @property
+    def port(self) -> int:
+        return int(self.address[1])
+
+    @property
+    def url(self) -> str:
+        host, port = self.address
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{port}"
+
+    def serve_forever(self) -> None:
+        """Serve on the calling thread until :meth:`close` (or KeyboardInterrupt/SystemExit)."""
+        with self._lock:
+            self._serving = True
+        try:
+            self._server.run()
+        except Exception:
+            log.exception("%s: server loop crashed", self.name)
+        finally:
+            self._done.set()
+
+    def start(self) -> "WsgiServer":
+        """Serve on a thread of its own; returns at once (the socket already listens)."""
+        with self._lock:
+            self._serving = True
+        self._thread = threading.Thread(target=self.serve_forever, name=self.name, daemon=True)
+        self._thread.start()
+        return self
+
+    def close(self, timeout: float = 5.0) -> None:
+        """End the workers (``timeout`` for the requests they run), the listener and every
+        open connection; the serving loop then returns. Any thread but a worker of this
+        server and but a signal handler on the serving thread. Idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        # Workers first: one finishing later would wake the loop through the pipe close() shuts.
+        self._server.task_dispatcher.shutdown(cancel_pending=True, timeout=timeout)
+        self._server.close()
+        for dispatcher in list(self._map.values()):
+            # shutdown, not close: the loop thread owns the sockets and closes each on its end.
+            sock = getattr(dispatcher, "socket", None)
+            if sock is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:   # already closed or never connected
+                    pass
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """:meth:`close`, then wait for the serving loop to end. Idempotent."""
+        self.close(min(timeout, 5.0))
+        with self._lock:
+            serving = self._serving
+        if not serving:
+            return
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+            if thread.is_alive():
+                log.warning("%s still running after stop", self.name)
+        elif thread is None and not self._done.wait(timeout):
+            log.warning("%s still running after stop", self.name)
