@@ -63,6 +63,7 @@ class _Item:
     not_before: float = 0.0           # monotonic time of the next attempt
     lane: bool = False                # holds the lane: later reports wait for it
     taken: bool = False               # taken by a worker and not yet settled
+    worker: int = -1                  # the worker that took it
 
 
 @dataclass
@@ -151,7 +152,10 @@ class PostApiReporter:
         self._self_id = self_id
         self._on_reply = on_reply
         self.backoff_first, self.backoff_max = backoff
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
+        # One Condition per worker on the one lock, so the wanted worker is the one woken.
+        self._wake = [threading.Condition(self._lock) for _ in range(self.workers)]
+        self._busy: "set[int]" = set()    # workers holding a report
         self._queue: Deque[_Item] = collections.deque()
         self._order = 0
         self._in_flight = 0               # taken by a worker, not yet settled
@@ -167,32 +171,32 @@ class PostApiReporter:
         """Start the workers. Not thread-safe against a concurrent ``stop``."""
         if self._threads:
             raise RuntimeError("post_api reporter already started")
-        for n in range(1, self.workers + 1):
+        for n in range(self.workers):
             conn = Connection.for_url(self.url, timeout=self.timeout, max_answer=self.max_answer)
             self._conns.append(conn)
-            self._threads.append(_threads.spawn(self.account, f"post-api-{n}",
-                                                lambda ready, conn=conn: self._run(conn, ready)))
+            self._threads.append(_threads.spawn(self.account, f"post-api-{n + 1}",
+                                                lambda ready, n=n, conn=conn: self._run(n, conn, ready)))
 
     def stop(self, drain_timeout: float = 5.0) -> None:
         """Deliver what is queued for up to ``drain_timeout`` s, then give up; joins the workers.
 
         Idempotent; thread-safe.
         """
-        with self._cond:
+        with self._lock:
             self._closing = True
-            self._cond.notify_all()
+            self._wake_all()
         me = threading.current_thread()
         threads = [t for t in self._threads if t is not me]
         _threads.join_all(threads, time.monotonic() + max(0.0, drain_timeout), time.monotonic)
-        with self._cond:
+        with self._lock:
             self._aborted = True
-            self._cond.notify_all()
+            self._wake_all()
         for conn in self._conns:
             conn.abort()
         # A request in flight ends at once: its socket was shut down.
         for name in _threads.join_all(threads, time.monotonic() + 2.0, time.monotonic):
             log.warning("post_api worker %s still running after stop", name)
-        with self._cond:
+        with self._lock:
             left = len(self._queue)
             self._queue.clear()
             self.stats.abandoned += left
@@ -201,7 +205,7 @@ class PostApiReporter:
 
     def pending(self) -> int:
         """Reports accepted and not yet delivered, expired or abandoned."""
-        with self._cond:
+        with self._lock:
             return len(self._queue) + self._in_flight
 
     # --- producers -------------------------------------------------------------------
@@ -210,7 +214,7 @@ class PostApiReporter:
 
         Thread-safe; safe to call from a signal receiver on the protocol thread.
         """
-        with self._cond:
+        with self._lock:
             if len(self._queue) >= self.queue_size:
                 self.stats.dropped_full += 1
                 dropped = self.stats.dropped_full
@@ -220,7 +224,8 @@ class PostApiReporter:
                 self._queue.append(_Item(self._order, body, context, time.monotonic(),
                                          delay=self.backoff_first))
                 self.stats.accepted += 1
-                self._cond.notify()
+                if not self._lane_busy:     # else its holder comes back for it, or hands off
+                    self._wake_next()
                 full = False
         if full and _often(dropped):
             log.warning("post_api queue full (%d items): %d report(s) dropped so far",
@@ -228,11 +233,11 @@ class PostApiReporter:
         return not full
 
     # --- workers ---------------------------------------------------------------------
-    def _run(self, conn: Connection, ready: threading.Event) -> None:
+    def _run(self, worker: int, conn: Connection, ready: threading.Event) -> None:
         ready.set()
         try:
             while True:
-                item = self._take()
+                item = self._take(worker)
                 if item is None:
                     return
                 try:
@@ -243,36 +248,65 @@ class PostApiReporter:
         finally:
             conn.close()
 
-    def _take(self) -> Optional[_Item]:
-        """The oldest report once the lane is free and its backoff over; None: stop."""
-        with self._cond:
+    def _take(self, worker: int) -> Optional[_Item]:
+        """The oldest report once the lane is free and its backoff over; None: stop.
+
+        Only the lowest-numbered worker not holding a report takes one, so a healthy receiver
+        sees one kept-alive connection (a single-threaded receiver serves one at a time).
+        """
+        with self._lock:
             while True:
                 if self._aborted or (self._closing and not self._queue):
                     return None
                 wait = None
-                if self._queue and not self._lane_busy:
+                if self._queue and not self._lane_busy and worker == self._next_worker():
                     wait = self._queue[0].not_before - time.monotonic()
                     if wait <= 0:
                         item = self._queue.popleft()
                         self._lane_busy = item.lane = item.taken = True
+                        item.worker = worker
+                        self._busy.add(worker)
                         self._in_flight += 1
                         return item
-                self._cond.wait(wait)
+                self._wake[worker].wait(wait)
+
+    def _next_worker(self) -> int:
+        """The worker that takes the next report. Lock held."""
+        return next((n for n in range(self.workers) if n not in self._busy), -1)
+
+    def _wake_next(self) -> None:
+        """Wake the worker that takes the next report, if it waits. Lock held."""
+        n = self._next_worker()
+        if n >= 0:
+            self._wake[n].notify()
+
+    def _wake_all(self) -> None:
+        for cond in self._wake:
+            cond.notify_all()
 
     def _free_lane(self, item: _Item) -> None:
-        """Let the next report go. Call with the lock held."""
+        """Let the next report go. Lock held."""
         if item.lane:
             item.lane = self._lane_busy = False
-            self._cond.notify_all()
+            if self._queue:
+                self._wake_next()
+
+    def _release(self, item: _Item) -> None:
+        """``item`` no longer occupies its worker. Lock held."""
+        self._free_lane(item)
+        if item.taken:
+            item.taken = False
+            self._in_flight -= 1
+            self._busy.discard(item.worker)
+            if self._queue:
+                self._wake_next()
 
     def _settle(self, item: _Item, delivered: bool = True) -> None:
-        with self._cond:
-            self._free_lane(item)
+        """The report is done with (sent, or given up)."""
+        with self._lock:
             if item.taken:
-                item.taken = False
-                self._in_flight -= 1
                 self.stats.delivered += delivered
-                self._cond.notify_all()
+            self._release(item)
 
     def _post(self, conn: Connection, item: _Item) -> None:
         """Send ``item`` once and read its answer. Worker thread only; holds the lane on entry."""
@@ -290,7 +324,7 @@ class PostApiReporter:
             return
         sent = time.monotonic()
         if not conn.wait(self.handoff):
-            with self._cond:
+            with self._lock:
                 self._free_lane(item)       # a late answer no longer holds up the next report
         try:
             answer = conn.answer(max(0.001, self.timeout - (time.monotonic() - sent)))
@@ -303,7 +337,7 @@ class PostApiReporter:
             return
         self._settle(item)
         if answer.status >= 400:
-            with self._cond:
+            with self._lock:
                 self.stats.rejected += 1
             log.warning("post_api %s refused a report: HTTP %d", self._log_url, answer.status)
             return
@@ -319,13 +353,10 @@ class PostApiReporter:
         """Put ``item`` back in its place for a later attempt, or give it up."""
         log.info("post_api %s: %s (attempt %d)", self._log_url, error, item.attempts)
         now = time.monotonic()
-        with self._cond:
+        with self._lock:
             self.stats.last_error = error
-            self._free_lane(item)
-            item.taken = False
-            self._in_flight -= 1
-            self._cond.notify_all()
             if self._aborted:
+                self._release(item)
                 self.stats.abandoned += 1
                 return
             if now - item.accepted >= self.retry_window:
@@ -341,12 +372,13 @@ class PostApiReporter:
                 while at < len(self._queue) and self._queue[at].order < item.order:
                     at += 1
                 self._queue.insert(at, item)
+            self._release(item)
         if expired:
             log.warning("post_api: giving up a report after %d attempt(s) (%s); %d expired so far",
                         item.attempts, error, expired)
 
     def _bad_answer(self, error: str) -> None:
-        with self._cond:
+        with self._lock:
             self.stats.bad_answers += 1
             self.stats.last_error = error
             count = self.stats.bad_answers

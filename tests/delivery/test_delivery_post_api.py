@@ -309,3 +309,45 @@ def test_logs_never_show_keys_in_the_receiver_url(caplog):
     rep.stop(0)
     assert "post_api http://127.0.0.1:9/hook" in caplog.text
     assert "s3cret" not in caplog.text and "pw" not in caplog.text
+
+
+def test_a_single_threaded_receiver_is_served_on_one_kept_alive_connection(make):
+    """A receiver that serves one connection at a time (http.server without threads) must
+    not see a second connection while the first is healthy: it would sit unserved."""
+    import http.server
+    got = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        wbufsize = -1       # one write per answer: headers and body apart meet Nagle + delayed ACK
+
+        def do_POST(self):  # noqa: N802 (http.server's naming)
+            got.append((self.client_address[1], json.loads(self.rfile.read(int(self.headers["Content-Length"])))))
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              name="test-single-receiver", daemon=True)
+    thread.start()
+    try:
+        rep = make(f"http://127.0.0.1:{server.server_address[1]}/post", timeout=5.0)
+        started = time.monotonic()
+        for n in range(200):
+            rep.submit(body(n))
+            if n % 20 == 0:
+                time.sleep(0.005)         # bursts and gaps, as messages come
+        eventually(lambda: rep.stats.delivered == 200, timeout=10)
+        assert time.monotonic() - started < 4        # no report waited out a timeout
+        assert [b["n"] for _, b in got] == list(range(200))
+        assert len({port for port, _ in got}) == 1 and rep.stats.bad_answers == 0
+    finally:
+        rep.stop(1)
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
