@@ -90,6 +90,9 @@ class Hostile:
         if conn.recv(1) == b"":
             self.closed_by_peer.set()
 
+    def _garbage(self, conn: socket.socket) -> None:
+        self._send(conn, b"220 smtp.example ESMTP ready\r\n\r\n")
+
     def _drip(self, conn: socket.socket) -> None:
         answer = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n" + b" " * 100
         for i in range(len(answer)):
@@ -128,7 +131,7 @@ def hostile():
         h.close()
 
 
-@pytest.mark.parametrize("mode", ["huge_length", "drip", "endless_chunks"])
+@pytest.mark.parametrize("mode", ["huge_length", "drip", "endless_chunks", "garbage"])
 def test_a_hostile_post_api_answer_costs_one_report_never_the_worker(hostile, mode, caplog):
     server = hostile(mode)
     rep = PostApiReporter(server.url, account="test", timeout=1.0, max_answer=CAP, workers=1)
@@ -162,7 +165,7 @@ def test_a_huge_content_length_is_refused_before_reading(hostile, caplog):
         rep.stop(1)
 
 
-@pytest.mark.parametrize("mode", ["huge_length", "drip", "endless_chunks"])
+@pytest.mark.parametrize("mode", ["huge_length", "drip", "endless_chunks", "garbage"])
 def test_a_hostile_poll_api_server_never_stops_the_heartbeat(hostile, mode):
     server = hostile(mode)
     with Receiver() as own:
