@@ -257,6 +257,7 @@ class PostApiReporter:
         with self._lock:
             while True:
                 if self._aborted or (self._closing and not self._queue):
+                    self._busy.add(worker)      # gone: never the one to take a report
                     return None
                 wait = None
                 if self._queue and not self._lane_busy and worker == self._next_worker():

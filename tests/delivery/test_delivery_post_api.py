@@ -351,3 +351,22 @@ def test_a_single_threaded_receiver_is_served_on_one_kept_alive_connection(make)
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+def test_stop_delivers_what_is_queued_within_the_drain_timeout(make):
+    """The idle workers leave at stop; the one whose report was answered 503 stays and
+    retries it (oldest first), and the rest after it."""
+    answers = iter([503])
+    lock = threading.Lock()
+
+    def respond(req):
+        with lock:
+            return next(answers, 200), {}, b""
+
+    with Receiver(respond) as recv:
+        rep = make(recv.url)
+        for n in range(5):
+            rep.submit(body(n))
+        rep.stop(drain_timeout=3)
+        assert rep.stats.delivered == 5 and rep.stats.abandoned == 0
+        assert [b["n"] for b in recv.bodies()] == [0, 0, 1, 2, 3, 4]
