@@ -77,7 +77,7 @@ class Heartbeat:
     :param poll_api: the remote URL.
     :param own_address: returns this API's ``(host, port)`` once it listens.
     :param interval: ``poll_interval`` seconds.
-    :param timeout: read timeout of the held GET (and of the followed call).
+    :param timeout: seconds for the whole answer of the held GET (and of the followed call).
     :param token: sent as a Bearer token when following into our own API.
     :param account: names the thread ``openqq-<account>-heartbeat``.
     :param max_answer: bytes of an answer read at most (the body is not used).
