@@ -19,7 +19,7 @@ import threading
 import time
 import urllib.parse
 from dataclasses import dataclass
-from typing import Dict, Mapping, Optional
+from typing import Callable, Dict, Mapping, Optional
 
 DEFAULT_MAX_ANSWER = 1 << 20
 READ_SIZE = 65536
@@ -44,24 +44,55 @@ class Answer:
 
 class _Deadline:
     """Socket mixin: every read gives up at ``deadline`` (a ``time.monotonic()`` value), so
-    the whole answer, headers and body, has one time limit however it trickles in."""
+    the whole answer, headers and body, has one time limit however it trickles in; and
+    ``on_late`` is called once if no answer has come by ``late_at`` (reading goes on). Both
+    ride on the socket timeout the read sets anyway: no extra system call per answer."""
 
     deadline: Optional[float] = None
+    late_at: float = 0.0
+    on_late: Optional[Callable[[], None]] = None
 
     def _arm(self) -> None:
-        if self.deadline is not None:
-            left = self.deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError("answer deadline passed")
+        if self.deadline is None:
+            return
+        now = time.monotonic()
+        left = self.deadline - now
+        if left <= 0:
+            raise TimeoutError("answer deadline passed")
+        if self.on_late is not None:
+            if self.late_at <= now:
+                self._late()
+            else:
+                left = min(left, self.late_at - now)
+        current = self.gettimeout()  # type: ignore[attr-defined]
+        # Each settimeout() is a system call: keep a timeout up to 5 % too long.
+        if current is None or not left <= current <= left * 1.05:
             self.settimeout(left)  # type: ignore[attr-defined]
 
+    def _late(self) -> None:
+        on_late, self.on_late = self.on_late, None
+        if on_late is not None:
+            on_late()
+
     def recv_into(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        self._arm()
-        return super().recv_into(*args, **kwargs)  # type: ignore[misc]
+        while True:
+            self._arm()
+            try:
+                return super().recv_into(*args, **kwargs)  # type: ignore[misc]
+            except TimeoutError:
+                if self.on_late is None:
+                    raise
+                self._late()
 
     def recv(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        self._arm()
-        return super().recv(*args, **kwargs)  # type: ignore[misc]
+        while True:
+            self._arm()
+            try:
+                return super().recv(*args, **kwargs)  # type: ignore[misc]
+            except TimeoutError:
+                if self.on_late is None:
+                    raise
+                self._late()
 
 
 class _Socket(_Deadline, socket.socket):
@@ -124,8 +155,11 @@ class Connection:
              headers: Mapping[str, str] = {}) -> None:
         """Write one request. :raises NotSent: it did not reach the server."""
         conn = self._conn
-        if conn.sock is not None and _readable(conn.sock, 0):
-            conn.close()        # the server closed the idle connection (or sent junk): a fresh one
+        if conn.sock is not None:
+            if _readable(conn.sock, 0):
+                conn.close()    # the server closed the idle connection (or sent junk): a fresh one
+            elif conn.sock.gettimeout() != conn.timeout:
+                conn.sock.settimeout(conn.timeout)      # the last answer's read left a shorter one
         try:
             if conn.sock is None:
                 conn.connect()
@@ -142,23 +176,23 @@ class Connection:
             conn.close()
             raise NotSent(f"{type(e).__name__}: {e}") from e
 
-    def wait(self, seconds: float) -> bool:
-        """True when the answer has started to arrive within ``seconds``."""
-        sock = self._conn.sock
-        return sock is None or _readable(sock, seconds)
-
-    def answer(self, deadline: float) -> Answer:
-        """Read the answer to the request just sent, within ``deadline`` seconds in all.
+    def answer(self, deadline: float, *, late: float = 0.0,
+               on_late: Optional[Callable[[], None]] = None) -> Answer:
+        """Read the answer to the request just sent, within ``deadline`` seconds in all;
+        ``on_late()`` is called (on this thread) if none has started after ``late`` seconds.
 
         :raises BadAnswer: the connection is closed and the reason given.
         """
         conn = self._conn
         sock = conn.sock
         if isinstance(sock, _Deadline):
-            sock.deadline = time.monotonic() + deadline
+            now = time.monotonic()
+            sock.deadline, sock.late_at, sock.on_late = now + deadline, now + late, on_late
         resp = None
         try:
             resp = conn.getresponse()
+            if isinstance(sock, _Deadline):
+                sock.on_late = None             # the answer has begun
             headers: Dict[str, str] = {}
             for name, value in resp.getheaders():
                 headers.setdefault(name.lower(), value)
@@ -185,9 +219,7 @@ class Connection:
             raise BadAnswer(f"{type(e).__name__}: {e}"[:200]) from e
         finally:
             if isinstance(sock, _Deadline):
-                sock.deadline = None
-                if conn.sock is sock:
-                    sock.settimeout(conn.timeout)    # the next request's writes
+                sock.deadline, sock.on_late = None, None
 
     def request(self, method: str, path: str, body: Optional[bytes] = None,
                 headers: Mapping[str, str] = {}, *, deadline: float = 5.0) -> Answer:

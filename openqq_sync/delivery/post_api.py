@@ -323,12 +323,12 @@ class PostApiReporter:
         except NotSent as e:
             self._retry(item, str(e).split(":")[0])
             return
-        sent = time.monotonic()
-        if not conn.wait(self.handoff):
+        def late() -> None:
             with self._lock:
                 self._free_lane(item)       # a late answer no longer holds up the next report
+
         try:
-            answer = conn.answer(max(0.001, self.timeout - (time.monotonic() - sent)))
+            answer = conn.answer(self.timeout, late=self.handoff, on_late=late)
         except BadAnswer as e:
             self._settle(item)
             self._bad_answer(str(e))
