@@ -10,7 +10,7 @@ import urllib.parse
 from typing import Callable, List
 
 from ._load import percentile
-from ._procs import ApiServer, Sandbox
+from ._procs import ApiServer, Sandbox, cpu_seconds
 from ._raw import RawSession
 from ._receiver import Receiver
 from ._table import Row
@@ -36,15 +36,18 @@ def _inject_all(sandbox: Sandbox, sender_uid, seconds: float) -> int:
     return total
 
 
-def _stats(name: str, latencies: List[float], injected: int, floor_p99=None) -> List[Row]:
-    latencies.sort()
+def _stats(name: str, latencies: List[float], injected: int, floor_p99=None, dups: int = 0,
+           cpu: float = float("nan")) -> List[Row]:
+    latencies = sorted(latencies)
     p50, p99 = percentile(latencies, 0.5) * 1000, percentile(latencies, 0.99) * 1000
     mx = (latencies[-1] * 1000) if latencies else float("nan")
-    lost = injected - len(latencies)
+    lost = injected - (len(latencies) - dups)
     return [Row(f"events {name} p50", p50, "ms", None, "info"),
             Row(f"events {name} p99", p99, "ms", floor_p99, "<= 20 ms", p99 <= 20),
             Row(f"events {name} max", mx, "ms", None, "info"),
-            Row(f"events {name} lost", lost, "", None, "0", lost == 0)]
+            Row(f"events {name} lost", lost, "", None, "0", lost == 0),
+            Row(f"events {name} sent twice", dups, "", None, "0", dups == 0),
+            Row(f"events {name} API CPU per message", cpu / max(1, injected) * 1000, "ms", None, "info")]
 
 
 def _latency_of(content: str, arrived: float) -> float:
@@ -81,16 +84,20 @@ def _run_api(seconds: float, mode: str, friend_uid) -> tuple:
                             latencies.append(_latency_of(item["content"], now))
             consumer = threading.Thread(target=consume, name="bench-check-event", daemon=True)
             consumer.start()
+        cpu0 = cpu_seconds(api.popen.pid)
         injected = _inject_all(sandbox, friend_uid, seconds)
         if receiver:
             receiver.wait_count(lambda posts: sum(p[1].get("post_type") == "receive_message" for p in posts) >= injected, 10)
-            latencies = [_latency_of(d["content"], t) for t, d in receiver.posts if d.get("post_type") == "receive_message"]
+            received = [(t, d) for t, d in receiver.posts if d.get("post_type") == "receive_message"]
+            latencies = [_latency_of(d["content"], t) for t, d in received]
+            return (latencies, injected, len(received) - len({d["seq"] for _, d in received}),
+                    cpu_seconds(api.popen.pid) - cpu0)
         else:
             deadline = time.monotonic() + 10
             while len(latencies) < injected and time.monotonic() < deadline:
                 time.sleep(0.05)
             stop.set()
-        return latencies, injected
+        return latencies, injected, 0, cpu_seconds(api.popen.pid) - cpu0
     finally:
         if api:
             api.close()
@@ -131,11 +138,11 @@ def run(full: bool) -> List[Row]:
     seconds = 20 if full else 5
     floor_lat, floor_n = _run_floor(seconds)
     floor_p99 = percentile(sorted(floor_lat), 0.99) * 1000
-    rows = _stats("floor (bare poll2)", floor_lat, floor_n)
+    rows = _stats("floor (bare poll2)", floor_lat, floor_n)[:-2]
     for r in rows:
         r.passed = None
         r.target = "info"
     for mode in ("post_api", "check_event"):
-        lat, n = _run_api(seconds, mode, None)
-        rows += _stats(mode, lat, n, floor_p99)
+        lat, n, dups, cpu = _run_api(seconds, mode, None)
+        rows += _stats(mode, lat, n, floor_p99, dups, cpu)
     return rows

@@ -55,6 +55,8 @@ HELP = {
     "allow_no_token": "allow listening on a non-loopback address without --token",
     "post_secret": "sign post_api requests (X-Signature, X-Openqq-Signature-256) with this key",
     "post_api_retry_window": "seconds a failed post_api delivery is retried (default 600)",
+    "post_api_workers": "post_api connections, hence late answers awaited at once (default 4)",
+    "max_answer_size": "bytes of a post_api or poll_api answer read at most (default 1048576)",
     "post_api_queue_size": "reports held while post_api is unreachable (default 10000)",
     "log_level": "debug, info, warning or error (default info)",
     "log_path": "also write the log to this file",

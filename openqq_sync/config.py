@@ -86,9 +86,11 @@ class Config:
     check_event_list_max_size: int = 20
     check_event_timeout: float = 30.0
     check_event_retention: int = 1000          # items kept for check_event?since=SEQ
-    post_api_timeout: float = 5.0              # connect and read timeout of one POST
+    post_api_timeout: float = 5.0              # connect, send and read the whole answer of one POST
     post_api_queue_size: int = 10000           # reports held while post_api is down
     post_api_retry_window: float = 600.0       # seconds a report is retried before it is dropped
+    post_api_workers: int = 4                  # connections, hence late answers awaited at once
+    max_answer_size: int = 1048576             # bytes of a post_api or poll_api answer read at most
     post_secret: Optional[str] = None          # HMAC key for X-Signature / X-Openqq-Signature-256
     token: Optional[str] = None                # API access token (Bearer or access_token)
     allow_no_token: bool = False               # allow a non-loopback host without a token

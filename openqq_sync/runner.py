@@ -173,7 +173,8 @@ def serve(config: Config, *, _installed: Optional[Callable[[Any], None]] = None)
     if config.poll_api:
         heartbeat = Heartbeat(client, config.poll_api, own_address=lambda: server.address,
                               interval=config.poll_interval, timeout=config.ua_request_timeout,
-                              token=config.token, name=f"openqq-{config.account}-heartbeat")
+                              token=config.token, account=config.account,
+                              max_answer=config.max_answer_size)
 
     stopper: List[threading.Thread] = []
 

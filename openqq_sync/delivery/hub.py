@@ -1,19 +1,21 @@
 """Connects one Client's signals to every way reports leave: check_event, post_api, stdout.
 
 Receivers run on the emitting thread (protocol, sender or updater thread): they build the
-JSON, number it, append it to the event buffer and hand the bytes to the post_api queue,
-then return. No network I/O happens here (E2).
+JSON, number it, append it to the event buffer and hand it to the post_api and stdout
+queues, then return. No I/O happens here (E2): a stalled stdout reader or receiver holds
+up only its own worker thread.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import queue
 import sys
 import threading
 from typing import Any, Callable, Dict, List, Optional, TextIO, Tuple
 
-from .. import signals
+from .. import signals, threads as _threads
 from . import payloads
 from .event_buffer import EventBuffer, waiter_cap
 from .post_api import PostApiReporter
@@ -24,6 +26,58 @@ log = logging.getLogger(__name__)
 #: Signals reported as events when listed in post_event_list (the original's handler set).
 EVENT_SIGNALS = (signals.login, signals.stop, signals.state_change, signals.input_qrcode) \
     + tuple(signals.CONTACT_EVENTS)
+
+
+class LineWriter:
+    """``post_stdout``: JSON lines written and flushed in order on a named thread, from a
+    bounded queue (full: the line is dropped and counted). Thread-safe."""
+
+    def __init__(self, out: Optional[TextIO], *, account: str, max_pending: int = 10000) -> None:
+        self._out = out
+        self.account = account
+        self.dropped = 0
+        self._queue: "queue.Queue[Optional[str]]" = queue.Queue(max_pending)
+        self._thread: Optional[threading.Thread] = None
+
+    def start(self) -> None:
+        self._thread = _threads.spawn(self.account, "stdout", self._run)
+
+    def put(self, line: str) -> None:
+        try:
+            self._queue.put_nowait(line)
+        except queue.Full:
+            self.dropped += 1
+            if self.dropped == 1 or self.dropped % 100 == 0:
+                log.warning("post_stdout: the reader is not keeping up; %d line(s) dropped so far",
+                            self.dropped)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Write what is queued for up to ``timeout`` s, then join. Idempotent; thread-safe."""
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return
+        try:
+            self._queue.put(None, timeout=timeout)
+        except queue.Full:
+            pass
+        thread.join(timeout)
+        if thread.is_alive():
+            # A write blocked on a reader that never reads cannot be interrupted.
+            log.warning("%s still blocked writing after stop", thread.name)
+
+    def _run(self, ready: threading.Event) -> None:
+        ready.set()
+        while True:
+            line = self._queue.get()
+            if line is None:
+                return
+            out = self._out or sys.stdout
+            try:
+                out.write(line)
+                out.flush()
+            except (OSError, ValueError) as e:      # a closed pipe or file: the rest is dropped
+                log.warning("post_stdout: writing failed (%s); stdout reports stop", type(e).__name__)
+                return
 
 
 class Delivery:
@@ -38,19 +92,22 @@ class Delivery:
     def __init__(self, client: Any, config: Any, *, stdout: Optional[TextIO] = None) -> None:
         self.client = client
         self.config = config
-        self._stdout = stdout
         account = config.account
         self.buffer = EventBuffer(max_size=config.check_event_list_max_size,
                                   retention=config.check_event_retention,
                                   max_waiters=waiter_cap(config))
         self.actions: Optional[ReplyActions] = None
         self.reporter: Optional[PostApiReporter] = None
+        self.stdout: Optional[LineWriter] = None
         if config.post_api:
-            self.actions = ReplyActions(client, name=f"openqq-{account}-post-api-actions")
+            self.actions = ReplyActions(client, account=account)
             self.reporter = PostApiReporter(
-                config.post_api, name=f"openqq-{account}-post-api", timeout=config.post_api_timeout,
+                config.post_api, account=account, timeout=config.post_api_timeout,
                 queue_size=config.post_api_queue_size, retry_window=config.post_api_retry_window,
-                secret=config.post_secret, self_id=self._self_id, on_reply=self.actions.submit)
+                secret=config.post_secret, self_id=self._self_id, on_reply=self.actions.submit,
+                workers=config.post_api_workers, max_answer=config.max_answer_size)
+        if config.post_stdout:
+            self.stdout = LineWriter(stdout, account=account)
         self._lock = threading.Lock()
         self._seq = 0
         self._connected: List[Tuple[Any, Callable[..., None]]] = []
@@ -67,6 +124,8 @@ class Delivery:
             self.actions.start()
         if self.reporter is not None:
             self.reporter.start()
+        if self.stdout is not None:
+            self.stdout.start()
         self._connect(signals.receive_message, self._on_receive)
         self._connect(signals.send_message, self._on_send)
         if self.config.post_event:
@@ -88,6 +147,8 @@ class Delivery:
             self.reporter.stop(drain_timeout)
         if self.actions is not None:
             self.actions.stop(drain_timeout)
+        if self.stdout is not None:
+            self.stdout.stop(drain_timeout)
 
     def _connect(self, sig: Any, fn: Callable[..., None]) -> None:
         sig.connect(fn, sender=self.client, weak=False)
@@ -131,10 +192,8 @@ class Delivery:
             data["seq"] = self._seq
             self.buffer.append(data, seq=self._seq, drain=drain)
             text = json.dumps(data, ensure_ascii=False, default=str, separators=(",", ":"))
-            if self.config.post_stdout:
-                out = self._stdout or sys.stdout
-                out.write(text + "\n")
-                out.flush()
+            if self.stdout is not None:
+                self.stdout.put(text + "\n")
             if self.reporter is not None:
                 self.reporter.submit(text.encode("utf-8"), context)
             return self._seq

@@ -8,6 +8,8 @@ from __future__ import annotations
 import base64
 from typing import Any, Dict, List, Optional
 
+from ..model import DiscussMember
+
 #: Message types the original reported (others, e.g. a future "system" type, are dropped).
 MESSAGE_TYPES = frozenset({"friend_message", "group_message", "discuss_message", "sess_message"})
 
@@ -34,6 +36,12 @@ def message_payload(msg: Any, post_type: str) -> Optional[Dict[str, Any]]:
     data = dict(to_json(msg))
     if data.get("type") not in MESSAGE_TYPES:
         return None
+    if data.get("type") == "discuss_message" and data.get("class") == "send":
+        # The original's sender of a discussion send is the account's member entry, whose
+        # id is a hash key: a JSON string (protocol document 10.5).
+        sender = getattr(msg, "sender", None)
+        if isinstance(sender, DiscussMember):
+            data["sender_id"] = sender.to_json().get("id")
     data["post_type"] = post_type
     return data
 

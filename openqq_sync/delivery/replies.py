@@ -13,6 +13,7 @@ import queue
 import threading
 from typing import Any, Dict, Optional, Tuple
 
+from .. import threads as _threads
 from ..client import contacts as _lookup
 
 log = logging.getLogger(__name__)
@@ -27,16 +28,14 @@ def _truthy(value: Any) -> bool:
 class ReplyActions:
     """Queue of (received message, answer) pairs, executed on one thread. Thread-safe."""
 
-    def __init__(self, client: Any, *, name: str = "openqq-post-api-actions",
-                 max_pending: int = 1000) -> None:
+    def __init__(self, client: Any, *, account: str = "default", max_pending: int = 1000) -> None:
         self.client = client
-        self.name = name
+        self.account = account
         self._queue: "queue.Queue[Optional[Tuple[Any, Dict[str, Any]]]]" = queue.Queue(max_pending)
         self._thread: Optional[threading.Thread] = None
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
-        self._thread.start()
+        self._thread = _threads.spawn(self.account, "post-api-actions", self._run)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Finish queued actions for up to ``timeout`` s and join. Idempotent; thread-safe."""
@@ -49,7 +48,7 @@ class ReplyActions:
             pass
         thread.join(timeout)
         if thread.is_alive():
-            log.warning("%s still running after stop", self.name)
+            log.warning("%s still running after stop", thread.name)
 
     def submit(self, msg: Any, answer: Dict[str, Any]) -> None:
         """Called by the post_api worker with the receiver's JSON answer. Thread-safe."""
@@ -60,7 +59,8 @@ class ReplyActions:
         except queue.Full:
             log.warning("post_api answers: too many pending, one dropped")
 
-    def _run(self) -> None:
+    def _run(self, ready: threading.Event) -> None:
+        ready.set()
         while True:
             job = self._queue.get()
             if job is None:

@@ -31,6 +31,15 @@ BASE = "http://remote.example:8080/poll"
     ("http://u:p@127.0.0.1:5000/openqq/x", ("127.0.0.1", 5000), None),
     ("/openqq/x", ("127.0.0.1", 5000), None),                               # relative = the remote
     ("http://127.0.0.1:99999/openqq/x", ("127.0.0.1", 5000), None),
+    # Only the very address bound: never the other loopback family, whatever listens there.
+    ("http://[::1]:5000/openqq/x", ("127.0.0.1", 5000), None),
+    ("http://127.0.0.1:5000/openqq/x", ("::1", 5000), None),
+    ("http://[::1]:5000/openqq/x", ("0.0.0.0", 5000), None),
+    ("http://localhost:5000/openqq/x", ("0.0.0.0", 5000), ("127.0.0.1", 5000, "/openqq/x")),
+    ("http://localhost:5000/openqq/x", ("::1", 5000), ("::1", 5000, "/openqq/x")),
+    ("http://[::1]:5000/openqq/x", ("::", 5000), ("::1", 5000, "/openqq/x")),
+    ("http://localhost:5000/openqq/x", ("10.0.0.5", 5000), None),
+    ("http://0.0.0.0:5000/openqq/x", ("0.0.0.0", 5000), None),
 ])
 def test_redirect_target_rules(location, own, expected):
     assert own_api_target(location, BASE, *own) == expected
@@ -38,7 +47,7 @@ def test_redirect_target_rules(location, own, expected):
 
 def _heartbeat(client, poll_url, own, **kw):
     kw.setdefault("interval", 0.01)
-    hb = Heartbeat(client, poll_url, own_address=lambda: ("127.0.0.1", own.port), name="test-heartbeat", **kw)
+    hb = Heartbeat(client, poll_url, own_address=lambda: ("127.0.0.1", own.port), account="test", **kw)
     hb.start()
     return hb
 
@@ -110,18 +119,19 @@ def test_failures_back_off_and_never_stop_the_loop():
 
 
 def test_stop_aborts_a_held_request():
-    release = threading.Event()
+    release, held = threading.Event(), threading.Event()
     client = StubClient(state="running")
 
     def hold(req):
+        held.set()
         release.wait(10)
         return 200, {}, b""
 
     with Receiver() as own, Receiver(hold) as remote:
         hb = _heartbeat(client, remote.url, own)
-        remote_started = eventually(lambda: hb._conn is not None)
-        thread = hb._thread
+        assert held.wait(5)
+        started = time.monotonic()
         hb.stop(timeout=5)
         # Without the abort the thread would sit in the held GET for 10 s.
-        assert remote_started and not thread.is_alive() and not release.is_set()
+        assert time.monotonic() - started < 2 and not release.is_set()
         release.set()

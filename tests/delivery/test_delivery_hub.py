@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import threading
+import time
 
 from openqq_sync import signals
 from openqq_sync.delivery import Delivery
@@ -44,7 +47,7 @@ def test_messages_are_numbered_buffered_and_printed():
         assert [(i["post_type"], i["seq"]) for i in items] == [("receive_message", 1), ("send_message", 2)]
         assert items[0]["sender"] == "钟辉" and items[0]["sender_uid"] == 1001 and items[0]["content"] == "你好"
         assert items[1]["code"] == 0 and items[1]["receiver_uid"] == 1001
-        lines = out.getvalue().splitlines()
+        lines = eventually(lambda: len(out.getvalue().splitlines()) == 2 and out.getvalue().splitlines())
         assert [json.loads(line)["seq"] for line in lines] == [1, 2]
         assert "钟辉" in lines[0]                 # raw UTF-8
         # Another client's signals are not ours.
@@ -138,3 +141,37 @@ def test_post_api_answers_act_only_on_received_messages():
         finally:
             hub.stop(1)
     assert replies == [("recv", "好的")]
+
+
+def test_a_stdout_reader_that_never_reads_does_not_block_the_emitting_thread():
+    """post_stdout into a pipe nobody reads (code review A2): emitting returns at once, the
+    lines wait on the stdout thread; when the pipe breaks, that thread ends and says so."""
+    client = StubClient(state="running")
+    read_end, write_end = os.pipe()
+    out = os.fdopen(write_end, "w", encoding="utf-8")
+    hub = Delivery(client, config(post_stdout=True), stdout=out).start()
+    done = threading.Event()
+
+    def protocol_thread():
+        for n in range(200):          # ~200 KB: far more than a pipe holds
+            hub.emit({"post_type": "event", "event": "x", "params": ["好" * 300, n]}, drain=False)
+        done.set()
+
+    emitter = threading.Thread(target=protocol_thread, name="test-emitter")
+    started = time.monotonic()
+    emitter.start()
+    try:
+        assert done.wait(5), "emit blocked on a stalled stdout reader"
+        assert time.monotonic() - started < 2
+        # A second emitter (the sender's send_message report) is not held up either.
+        assert hub.emit({"post_type": "event", "event": "y", "params": []}, drain=False) == 201
+        first = os.read(read_end, 4096).decode("utf-8", "replace")
+        assert first.startswith('{"post_type":"event","event":"x"')
+    finally:
+        emitter.join(5)
+        os.close(read_end)            # the pipe breaks: the blocked write fails, the thread ends
+        hub.stop(2)
+        try:
+            out.close()
+        except BrokenPipeError:
+            pass

@@ -1,14 +1,16 @@
 """post_api faults end to end: a real Client on the sandbox reports to a receiver that is
-down (connection refused), slow, or flaky (answering 500 and closing the connection without
-an answer, in turn).
+down (connection refused), flaky (answering 500 and 429 in turn), slow (two answers after
+the timeout) or that never answers two reports.
 
-Every accepted report (received and sent messages, events) reaches the receiver once it
-recovers, in ``seq`` order; meanwhile the protocol thread keeps receiving and check_event
-keeps answering (both see every item while post_api is still failing). Shortened through
-Config: the outage lasts until the reporter has retried once more (about 1 s of backoff)
-instead of 60 s; "slow" is two 1 s answers against a ``post_api_timeout`` of 0.5 s instead of
-10 s against 5 s; the retry window is 30 s (1 s where the window itself is tested). Reporter-level cases (order under 500s, full queue, drain
-at stop, signatures) are in tests/delivery/test_delivery_post_api.py.
+Every accepted report (received and sent messages, events) reaches the receiver exactly
+once, in ``seq`` order: after it recovers, or at once when it only answers late (a report
+fully sent counts as delivered and is never sent again). Meanwhile the protocol thread keeps
+receiving and check_event keeps answering. Shortened through Config: the outage lasts until
+the reporter has retried once more (about 1 s of backoff) instead of 8 s; "slow" is two 1 s
+answers against a ``post_api_timeout`` of 0.5 s instead of 7 s against 5 s; the retry
+window is 30 s (1 s where the window itself is tested). Reporter-level cases (never
+answering, late replies, full queue, drain at stop, signatures, hostile answers) are in
+tests/delivery.
 """
 
 from __future__ import annotations
@@ -28,9 +30,11 @@ class Switchable:
     def __init__(self) -> None:
         self.mode = "ok"
         self.slow_left = 0
+        self.never_left = 0
+        self.release = threading.Event()  # ends the answers that are never given
         self.calls = 0
         self.lock = threading.Lock()
-        self.ok: list = []                # bodies answered 2xx (the receiver has them)
+        self.ok: list = []                # bodies read and taken (the receiver has them)
         self.receiver = Receiver(self._respond)
         self.port = self.receiver.port
         self.url = self.receiver.url
@@ -39,22 +43,29 @@ class Switchable:
         with self.lock:
             mode = self.mode
             self.calls += 1
-            if mode == "flaky":       # 500 and a connection closed without an answer, in turn
-                mode = "500" if self.calls % 2 else "close"
+            if mode == "flaky":       # 500 and 429, in turn: not taken, try again
+                mode = "500" if self.calls % 2 else "429"
             slow = self.slow_left > 0
             if slow:
                 self.slow_left -= 1
-        if mode == "500":
-            return 500, {}, b"oops"
-        if mode in ("close", "down"):
+            never = not slow and self.never_left > 0
+            if never:
+                self.never_left -= 1
+        if mode in ("500", "429"):
+            return int(mode), {"Connection": "close"}, b"oops"
+        if mode == "down":
             raise ConnectionAbortedError()
-        if slow:
-            time.sleep(1.0)               # longer than post_api_timeout: the client gives up
         with self.lock:
             self.ok.append(req.json())
+        if slow:
+            time.sleep(1.0)               # longer than post_api_timeout: the client gives up
+        if never:
+            self.release.wait(30)
+            raise ConnectionAbortedError()
+        # A fresh connection per report, so that once down() closed the port nothing is read.
         if mode == "garbage":
-            return 200, {"Content-Type": "application/json"}, b"\xff{not json"
-        return 200, {"Content-Type": "text/plain"}, b"ok"
+            return 200, {"Content-Type": "application/json", "Connection": "close"}, b"\xff{not json"
+        return 200, {"Content-Type": "text/plain", "Connection": "close"}, b"ok"
 
     def down(self) -> None:
         self.mode = "down"                # kept-alive connections are cut at their next request
@@ -70,6 +81,7 @@ class Switchable:
             return list(self.ok)
 
     def close(self) -> None:
+        self.release.set()
         if self.receiver is not None:
             self.receiver.close()
 
@@ -93,14 +105,8 @@ def _friends(live, n):
 
 
 def _seqs_delivered(recv, start):
-    """Delivered seqs above ``start`` in first-arrival order (at least once: dedupe)."""
-    seen, order = set(), []
-    for body in recv.bodies():
-        seq = body.get("seq")
-        if seq is not None and seq > start and seq not in seen:
-            seen.add(seq)
-            order.append(seq)
-    return order
+    """Delivered seqs above ``start`` in arrival order."""
+    return [b["seq"] for b in recv.bodies() if b.get("seq") is not None and b["seq"] > start]
 
 
 def _cursor(live, since, want):
@@ -111,7 +117,7 @@ def _cursor(live, since, want):
     return eventually(enough, timeout=15)
 
 
-@pytest.mark.parametrize("fault", ["down", "flaky", "slow"])
+@pytest.mark.parametrize("fault", ["down", "flaky", "slow", "never"])
 def test_reports_survive_a_receiver_fault_in_order(stack, fault):
     live, recv = stack, stack.recv
     start = live.delivery.buffer.last_seq
@@ -120,6 +126,9 @@ def test_reports_survive_a_receiver_fault_in_order(stack, fault):
     elif fault == "slow":
         with recv.lock:
             recv.slow_left = 2
+    elif fault == "never":
+        with recv.lock:
+            recv.never_left = 2
     else:
         recv.mode = fault
     friends = _friends(live, 3)
@@ -143,9 +152,11 @@ def test_reports_survive_a_receiver_fault_in_order(stack, fault):
             recv.mode = "ok"
     expected = [i["seq"] for i in live.get("/openqq/check_event", since=start)]
     eventually(lambda: set(expected) <= set(_seqs_delivered(recv, start)), timeout=20)
-    assert _seqs_delivered(recv, start)[:len(expected)] == expected   # in order
+    assert _seqs_delivered(recv, start)[:len(expected)] == expected   # in order, each once
     eventually(lambda: live.delivery.reporter.pending() == 0)
     assert live.delivery.reporter.stats.expired == 0
+    if fault in ("slow", "never"):
+        assert live.delivery.reporter.stats.bad_answers >= 2
 
 
 def test_a_garbage_answer_counts_as_delivered_and_is_ignored(stack, caplog):

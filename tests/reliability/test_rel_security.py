@@ -222,7 +222,7 @@ def test_poll_api_redirects_elsewhere_are_refused_and_leak_nothing(secure, caplo
 
         with Receiver(remote_answer) as remote, caplog.at_level(logging.WARNING, "openqq_sync.delivery.heartbeat"):
             hb = Heartbeat(secure.client, remote.url, own_address=lambda: secure.server.address, interval=0.01,
-                           token=TOKEN, name="test-heartbeat")
+                           token=TOKEN, account="test")
             hb.start()
             try:
                 sent = eventually(lambda: [s for s in secure.sandbox.world.sent if s["content"] == "跳"])

@@ -210,7 +210,7 @@ def test_poll_api_redirect_makes_a_send(quiet):
     answers = iter([(302, {"Location": location}, b"")])
     with Receiver(lambda req: next(answers, (200, {}, b""))) as remote:
         hb = Heartbeat(live.client, remote.url, own_address=lambda: live.server.address, interval=0.01,
-                       name="test-heartbeat")
+                       account="test")
         hb.start()
         try:
             sent = eventually(lambda: [s for s in live.sandbox.world.sent if s["content"] == "心跳"])
