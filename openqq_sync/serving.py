@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+import time
 from typing import Any, Dict, Optional, Tuple
 
 import waitress
@@ -128,9 +129,15 @@ class WsgiServer:
         if not serving:
             return
         thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
-            if thread.is_alive():
+        if thread is threading.current_thread():
+            return
+        deadline = time.monotonic() + timeout
+        while not self._done.wait(0.1):
+            if time.monotonic() >= deadline:
                 log.warning("%s still running after stop", self.name)
-        elif thread is None and not self._done.wait(timeout):
-            log.warning("%s still running after stop", self.name)
+                return
+            # A request the loop read while close() ran is queued for workers that are gone:
+            # cancelling it marks its connection to close, so the loop can end.
+            self._server.task_dispatcher.shutdown(cancel_pending=True, timeout=0)
+        if thread is not None:
+            thread.join(timeout)
