@@ -266,7 +266,11 @@ class Supervisor:
                     try:
                         a.proc.wait(5)
                     except subprocess.TimeoutExpired:
-                        log.error("controller: client %s (pid %d) survived SIGKILL", a.name, a.pid)
+                        pass
+                else:
+                    wait_pid_gone(a.pid, 5)
+                if self._alive(a)[0]:
+                    log.error("controller: client %s (pid %d) survived SIGKILL", a.name, a.pid)
             if a.log_file is not None:
                 a.log_file.close()
                 a.log_file = None
