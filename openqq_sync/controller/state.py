@@ -50,6 +50,18 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+def pid_running(pid: int) -> bool:
+    """``pid_alive``, but a zombie (ended, not yet reaped: a client whose first controller
+    died is reaped by whoever adopted it) counts as gone."""
+    if not pid_alive(pid):
+        return False
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except (OSError, IndexError):   # no /proc here: trust kill()
+        return True
+
+
 def read_pid(path: str) -> int:
     try:
         with open(path, encoding="ascii") as fh:

@@ -29,7 +29,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
-from .state import Files, pid_alive, read_pid
+from .state import Files, pid_alive, pid_running, read_pid
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ def wait_pid_gone(pid: int, timeout: float) -> None:
     try:
         fd = os.pidfd_open(pid)
     except (AttributeError, OSError):     # gone already, or no pidfd here
-        if pid_alive(pid):
+        if pid_running(pid):
             time.sleep(timeout)
         return
     try:
@@ -240,40 +240,40 @@ class Supervisor:
         return alive, (None if alive else 1)
 
     def _terminate(self, accounts: List[Account], timeout: float) -> None:
-        for a in accounts:
-            if self._alive(a)[0]:
-                try:
-                    os.kill(a.pid, signal.SIGTERM)
-                except OSError:
-                    pass
+        # Judged once, before the signal: a client removes its pid file before its process
+        # ends, so afterwards only the process itself says whether it is gone.
+        targets = [a for a in accounts if self._alive(a)[0]]
+        for a in targets:
+            try:
+                os.kill(a.pid, signal.SIGTERM)
+            except OSError:
+                pass
         deadline = time.monotonic() + timeout
-        for a in accounts:
-            while self._alive(a)[0] and time.monotonic() < deadline:
-                if a.proc is not None:
-                    try:
-                        a.proc.wait(min(0.1, max(0.0, deadline - time.monotonic())))
-                    except subprocess.TimeoutExpired:
-                        pass
-                else:
-                    wait_pid_gone(a.pid, min(0.1, max(0.0, deadline - time.monotonic())))
-            if self._alive(a)[0]:
+        for a in targets:
+            if not self._wait_gone(a, deadline - time.monotonic()):
                 log.warning("controller: client %s (pid %d) ignored SIGTERM; killing it", a.name, a.pid)
                 try:
                     os.kill(a.pid, signal.SIGKILL)
                 except OSError:
                     pass
-                if a.proc is not None:
-                    try:
-                        a.proc.wait(5)
-                    except subprocess.TimeoutExpired:
-                        pass
-                else:
-                    wait_pid_gone(a.pid, 5)
-                if self._alive(a)[0]:
+                if not self._wait_gone(a, 5.0):
                     log.error("controller: client %s (pid %d) survived SIGKILL", a.name, a.pid)
+        for a in accounts:
             if a.log_file is not None:
                 a.log_file.close()
                 a.log_file = None
+
+    @staticmethod
+    def _wait_gone(account: Account, timeout: float) -> bool:
+        """Wait up to ``timeout`` for the process to end; True once it has."""
+        if account.proc is not None:
+            try:
+                account.proc.wait(max(0.0, timeout))
+            except subprocess.TimeoutExpired:
+                return False
+            return True
+        wait_pid_gone(account.pid, max(0.0, timeout))
+        return not pid_running(account.pid)
 
     # ---- the supervisor thread --------------------------------------------------------
     def start(self) -> "Supervisor":
