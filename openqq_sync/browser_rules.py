@@ -101,8 +101,9 @@ class BrowserRules:
 
         :raises Refusal: a Host that is neither loopback nor listed, or a request from another site.
         """
-        host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME", "")
-        if (not self.token or self.allowed_hosts) and not self.host_allowed(host):
+        # Browsers always send a Host; a request without one (HTTP/1.0 scripts) is no page's.
+        host = environ.get("HTTP_HOST") or ""
+        if host and (not self.token or self.allowed_hosts) and not self.host_allowed(host):
             raise Refusal(f"host not allowed: {host_name(host)[:100]} (list it with {ALLOWED_HOSTS_OPTION})",
                           ALLOWED_HOSTS_OPTION)
         if self.token or self.any_origin:

@@ -7,6 +7,7 @@ Requests forge the headers a browser would send (``Host`` after DNS rebinding, `
 from __future__ import annotations
 
 import argparse
+import socket
 
 import pytest
 import requests
@@ -44,10 +45,17 @@ def test_scripts_and_loopback_hosts_are_answered(open_api):
         r = get(server, **({"Host": host} if host else {}))
         assert r.status_code == 200 and r.json()["code"] == 0, host
         assert "Access-Control-Allow-Origin" not in r.headers
+    # HTTP/1.0 without any Host: no browser sends that.
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(f"GET {ROUTE} HTTP/1.0\r\n\r\n".encode())
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.0 200") and b'"code":0' in answer
 
 
 @pytest.mark.parametrize("host", ["rebind.example", "rebind.example:5000", "127.0.0.1.evil.example",
-                                  "192.168.1.5", "[::2]:5000", ""])
+                                  "192.168.1.5", "[::2]:5000", "localhost.evil.example"])
 def test_other_hosts_are_refused_without_a_token(open_api, host):
     """DNS rebinding: the page's own name resolves to 127.0.0.1, the Host header still names it."""
     server, client = open_api
