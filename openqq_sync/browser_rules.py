@@ -37,14 +37,21 @@ class Refusal(Exception):
         return {"code": 403, "status": self.status, "option": self.option}
 
 
-def host_name(host: str) -> str:
-    """The name or address in a Host header, without port or IPv6 brackets, lowercased."""
+def _split(host: str) -> Tuple[str, str]:
+    """``(name, port)`` of a Host header or an origin's netloc, lowercased; port "" when absent."""
     host = host.strip().lower()
     if host.startswith("["):
-        return host[1:].split("]", 1)[0]
+        name, _, rest = host[1:].partition("]")
+        return name, rest[1:] if rest.startswith(":") else ""
     if host.count(":") == 1:
-        return host.split(":", 1)[0]
-    return host
+        name, _, port = host.partition(":")
+        return name, port
+    return host, ""
+
+
+def host_name(host: str) -> str:
+    """The name or address in a Host header, without port or IPv6 brackets, lowercased."""
+    return _split(host)[0]
 
 
 def is_loopback(name: str) -> bool:
@@ -58,10 +65,8 @@ def is_loopback(name: str) -> bool:
 
 def _origin_key(scheme: str, netloc: str) -> str:
     """``host:port`` with the scheme's default port written out, for comparing origins."""
-    netloc = netloc.lower()
-    name = host_name(netloc)
-    port = netloc.rsplit(":", 1)[1] if netloc.rsplit("]", 1)[-1].count(":") == 1 else _DEFAULT_PORTS.get(scheme, "")
-    return f"{name}:{port}"
+    name, port = _split(netloc)
+    return f"{name}:{port or _DEFAULT_PORTS.get(scheme, '')}"
 
 
 class BrowserRules:
