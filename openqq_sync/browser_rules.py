@@ -23,6 +23,7 @@ CORS_ORIGINS_OPTION = "--cors-origins"
 _OTHER_SITE = frozenset({"cross-site", "same-site"})
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost."})
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
+_WILDCARDS = frozenset({"", "0.0.0.0", "::", "*"})
 
 
 class Refusal(Exception):
@@ -77,12 +78,16 @@ class BrowserRules:
         ignored); ``*`` answers every Host.
     :param cors_origins: origins (``https://app.example``) whose pages may call the API and read
         its answers; ``*`` lets every page do so, as the original did.
+    :param own_host: the address the server listens on (``--host``), answered as well unless it
+        is a wildcard: a rebinding page names its own host, never this address.
     """
 
     def __init__(self, *, token: bool = False, allowed_hosts: Iterable[str] = (),
-                 cors_origins: Iterable[str] = ()) -> None:
+                 cors_origins: Iterable[str] = (), own_host: Optional[str] = None) -> None:
         self.token = bool(token)
         self.allowed_hosts = frozenset(host_name(h) for h in allowed_hosts if h.strip())
+        own = host_name(own_host or "")
+        self.own_host = own if own not in _WILDCARDS else None
         self.cors_origins = frozenset(o.strip().rstrip("/").lower() for o in cors_origins if o.strip())
         self.any_origin = "*" in self.cors_origins
 
@@ -91,12 +96,14 @@ class BrowserRules:
         """The rules of a Config (or any object with ``token``, ``allowed_hosts``, ``cors_origins``)."""
         return cls(token=bool(getattr(config, "token", None)),
                    allowed_hosts=getattr(config, "allowed_hosts", None) or (),
-                   cors_origins=getattr(config, "cors_origins", None) or ())
+                   cors_origins=getattr(config, "cors_origins", None) or (),
+                   own_host=getattr(config, "host", None))
 
     # --- the checks ----------------------------------------------------------------
     def host_allowed(self, host: str) -> bool:
         name = host_name(host)
-        return "*" in self.allowed_hosts or name in self.allowed_hosts or is_loopback(name)
+        return ("*" in self.allowed_hosts or name in self.allowed_hosts or name == self.own_host
+                or is_loopback(name))
 
     def origin_listed(self, origin: str) -> bool:
         return self.any_origin or origin.rstrip("/").lower() in self.cors_origins

@@ -112,10 +112,14 @@ def client_options(params: Iterable[tuple]) -> Dict[str, str]:
 
 
 def create_controller_app(supervisor: Supervisor, files: Files, *, token: Optional[str] = None,
-                          allowed_hosts: Iterable[str] = (), cors_origins: Iterable[str] = ()) -> Flask:
-    """The Controller API over ``supervisor``'s clients (see the module docstring)."""
+                          allowed_hosts: Iterable[str] = (), cors_origins: Iterable[str] = (),
+                          host: Optional[str] = None) -> Flask:
+    """The Controller API over ``supervisor``'s clients (see the module docstring).
+
+    :param host: the address it listens on, answered as a Host besides loopback ones.
+    """
     app = Flask("openqq_sync.controller")
-    rules = BrowserRules(token=bool(token), allowed_hosts=allowed_hosts, cors_origins=cors_origins)
+    rules = BrowserRules(token=bool(token), allowed_hosts=allowed_hosts, cors_origins=cors_origins, own_host=host)
     upstream = Upstream()
     app.extensions["openqq_controller"] = supervisor
 

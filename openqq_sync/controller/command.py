@@ -169,7 +169,7 @@ def serve(config: Config, *, max_clients: int = 100, defaults: Optional[Dict[str
         return 1
     supervisor = Supervisor(files, defaults=defaults or {}, post_api=config.post_api, max_clients=max_clients)
     app = create_controller_app(supervisor, files, token=config.token, allowed_hosts=config.allowed_hosts,
-                                cors_origins=config.cors_origins)
+                                cors_origins=config.cors_origins, host=config.host)
     try:
         server = ApiServer(app, host=config.host, port=config.port, threads=config.threads,
                            name="openqq-controller-http")

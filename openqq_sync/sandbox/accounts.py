@@ -54,9 +54,9 @@ class AccountRouter:
     """The WSGI app in front of the worlds (see the module docstring). Thread-safe."""
 
     def __init__(self, accounts: List[_Account], *, qrcode_ttl: float,
-                 allowed_hosts: Iterable[str] = ()) -> None:
+                 allowed_hosts: Iterable[str] = (), host: Optional[str] = None) -> None:
         self.accounts = accounts
-        self.rules = BrowserRules(allowed_hosts=allowed_hosts)
+        self.rules = BrowserRules(allowed_hosts=allowed_hosts, own_host=host)
         self.by_qq = {a.qq: a for a in accounts}
         if len(self.by_qq) != len(accounts):
             raise ValueError("two sandbox accounts drew the same QQ number; choose another --seed")
@@ -194,9 +194,9 @@ class MultiSandbox:
         for i in range(1, count):
             w = SandboxWorld(world, seed + i, **kw)
             w.set_chatter(chatter)
-            accounts.append(_Account(i + 1, w, create_app(w, allowed_hosts=allowed_hosts)))
+            accounts.append(_Account(i + 1, w, create_app(w, allowed_hosts=allowed_hosts, host=host)))
             self._chatters.append(Chatter(w, seed=seed + i))
-        self.router = AccountRouter(accounts, qrcode_ttl=qrcode_ttl, allowed_hosts=allowed_hosts)
+        self.router = AccountRouter(accounts, qrcode_ttl=qrcode_ttl, allowed_hosts=allowed_hosts, host=host)
         self._server.app = self.router
 
     @property

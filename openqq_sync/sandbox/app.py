@@ -30,14 +30,15 @@ def endpoint_name(path: str) -> str:
     return path.rstrip("/").rsplit("/", 1)[-1]
 
 
-def create_app(world: SandboxWorld, *, allowed_hosts: Iterable[str] = ()) -> Flask:
+def create_app(world: SandboxWorld, *, allowed_hosts: Iterable[str] = (), host: Optional[str] = None) -> Flask:
     """The WSGI app serving ``world``. Views reach it as ``app.extensions["openqq_sandbox"]``.
 
     :param allowed_hosts: Host names the control API answers besides loopback ones.
+    :param host: the address the sandbox listens on, answered as a Host as well.
     """
     app = Flask("openqq_sync.sandbox")
     app.extensions["openqq_sandbox"] = world
-    rules = BrowserRules(allowed_hosts=allowed_hosts)
+    rules = BrowserRules(allowed_hosts=allowed_hosts, own_host=host)
     for bp in (ptlogin.bp, smartqq.bp, qun.bp, onebot_control.bp, control.bp):
         app.register_blueprint(bp)
 

@@ -57,7 +57,7 @@ class SandboxServer:
         self.host = host
         self.port = port
         self.threads = threads
-        self.app = create_app(self.world, allowed_hosts=allowed_hosts)
+        self.app = create_app(self.world, allowed_hosts=allowed_hosts, host=host)
         self._server: Optional[WsgiServer] = None
         self._stopped_event = threading.Event()
         self._chatter = Chatter(self.world, seed=seed)

@@ -114,6 +114,16 @@ def test_listed_hosts_and_origins_are_answered():
         assert "Access-Control-Allow-Origin" not in get(server).headers
 
 
+def test_the_listening_address_is_answered_unless_a_wildcard():
+    """Typing the --host address is no rebinding: a rebinding page can only name its own host."""
+    with stub_api(StubClient(state="running"), host="192.0.2.7", allow_no_token=True) as (server, _, _):
+        assert get(server, **{"Host": "192.0.2.7:5000"}).status_code == 200
+        assert_refused(get(server, **{"Host": "192.0.2.8:5000"}), "--allowed-hosts")
+    with stub_api(StubClient(state="running"), host="0.0.0.0", allow_no_token=True) as (server, _, _):
+        assert_refused(get(server, **{"Host": "0.0.0.0:5000"}), "--allowed-hosts")
+        assert_refused(get(server, **{"Host": "192.0.2.7"}), "--allowed-hosts")
+
+
 def test_cors_origins_star_is_the_original_behaviour():
     with stub_api(StubClient(state="running"), cors_origins=["*"]) as (server, client, _):
         r = get(server, **{"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"})
