@@ -53,6 +53,10 @@ HELP = {
     "max_event_waiters": "check_event calls held at once; more answer at once (default 100)",
     "token": "API token: every call needs 'Authorization: Bearer TOKEN' or access_token=TOKEN",
     "allow_no_token": "allow listening on a non-loopback address without --token",
+    "allowed_hosts": "comma-separated Host names the API answers besides loopback ones (needed "
+                     "without --token behind a proxy or on another address; '*' for any)",
+    "cors_origins": "comma-separated origins (https://app.example) whose web pages may call the API "
+                    "and read its answers; '*' for every page, as the original (see docs/security.md)",
     "post_secret": "sign post_api requests (X-Signature, X-Openqq-Signature-256) with this key",
     "post_api_retry_window": "seconds a failed post_api delivery is retried (default 600)",
     "post_api_workers": "post_api connections, hence late answers awaited at once (default 4)",

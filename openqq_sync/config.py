@@ -94,6 +94,10 @@ class Config:
     post_secret: Optional[str] = None          # HMAC key for X-Signature / X-Openqq-Signature-256
     token: Optional[str] = None                # API access token (Bearer or access_token)
     allow_no_token: bool = False               # allow a non-loopback host without a token
+    # Browser rules (browser_rules.py): Hosts answered besides loopback ones; origins whose
+    # pages may call the API and read its answers ("*": every page, as the original allowed).
+    allowed_hosts: List[str] = field(default_factory=list)
+    cors_origins: List[str] = field(default_factory=list)
     show_message: bool = True                  # ShowMsg-like console line per message
     # --- logging -----------------------------------------------------------------------
     log_level: str = "info"

@@ -14,6 +14,8 @@ Routes (GET or POST; parameters in the query or a form body):
 
 With a token set, every route needs it (``Authorization: Bearer``, ``X-Auth-Token`` or
 ``access_token``), checked here once; the client behind is reached with its own token.
+The browser rules (:mod:`openqq_sync.browser_rules`: Host, cross-site requests, CORS) are the
+controller's own, checked before the token; a client's CORS header is replaced by them.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from urllib.parse import quote, urlsplit
 from flask import Flask, Response, request
 
 from .. import cli as options_mod
+from ..browser_rules import BrowserRules, Refusal, set_cors_headers
 from ..config import Config
 from .state import Files
 from .supervisor import Supervisor, valid_name
@@ -37,7 +40,8 @@ from .upstream import Upstream
 log = logging.getLogger(__name__)
 
 #: Options the controller sets for each client itself; start_client ignores them.
-OWNED = frozenset({"account", "tmpdir", "host", "port", "token", "allow_no_token", "log_path"})
+OWNED = frozenset({"account", "tmpdir", "host", "port", "token", "allow_no_token", "allowed_hosts",
+                   "cors_origins", "log_path"})
 #: Request parameters that are not client options (the API's own and the original's).
 _NOT_OPTIONS = frozenset({"client", "access_token", "callback", "jsoncallback", "datatype", "_"})
 #: Headers not passed on: per connection (RFC 9110 7.6.1), or the controller's own.
@@ -107,9 +111,15 @@ def client_options(params: Iterable[tuple]) -> Dict[str, str]:
     return out
 
 
-def create_controller_app(supervisor: Supervisor, files: Files, *, token: Optional[str] = None) -> Flask:
-    """The Controller API over ``supervisor``'s clients (see the module docstring)."""
+def create_controller_app(supervisor: Supervisor, files: Files, *, token: Optional[str] = None,
+                          allowed_hosts: Iterable[str] = (), cors_origins: Iterable[str] = (),
+                          host: Optional[str] = None) -> Flask:
+    """The Controller API over ``supervisor``'s clients (see the module docstring).
+
+    :param host: the address it listens on, answered as a Host besides loopback ones.
+    """
     app = Flask("openqq_sync.controller")
+    rules = BrowserRules(token=bool(token), allowed_hosts=allowed_hosts, cors_origins=cors_origins, own_host=host)
     upstream = Upstream()
     app.extensions["openqq_controller"] = supervisor
 
@@ -126,10 +136,19 @@ def create_controller_app(supervisor: Supervisor, files: Files, *, token: Option
 
     @app.before_request
     def _auth() -> Optional[Response]:
+        try:
+            rules.check(request.environ)
+        except Refusal as e:
+            return answer(e.to_dict(), 403)
         # A CORS preflight carries no credentials; the client behind answers it.
         if token and request.method != "OPTIONS" and not token_ok(token):
             return answer({"code": -6, "status": "auth failure"}, 401, {"WWW-Authenticate": "Bearer"})
         return None
+
+    @app.after_request
+    def _cors(resp: Response) -> Response:
+        set_cors_headers(resp.headers, rules, request.environ)
+        return resp
 
     @app.route("/openqq/start_client", methods=["GET", "POST"])
     def start_client() -> Response:

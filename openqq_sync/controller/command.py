@@ -40,7 +40,8 @@ DEFAULTS = {"port": 4000, "account": "controller"}
 #: Controller-only options (not Config fields): name -> (default, converter).
 OWN = {"max_clients": (100, int)}
 #: Config options that are the controller's own, not passed to its clients.
-NOT_FOR_CLIENTS = frozenset({"host", "port", "token", "allow_no_token", "tmpdir", "account", "threads",
+NOT_FOR_CLIENTS = frozenset({"host", "port", "token", "allow_no_token", "allowed_hosts", "cors_origins",
+                             "tmpdir", "account", "threads",
                              "post_api", "poll_api", "poll_interval", "log_path", "show_qrcode"})
 
 
@@ -167,7 +168,8 @@ def serve(config: Config, *, max_clients: int = 100, defaults: Optional[Dict[str
         print(f"openqq: another controller (pid {other}) uses {files.tmpdir}; stop it first", file=sys.stderr)
         return 1
     supervisor = Supervisor(files, defaults=defaults or {}, post_api=config.post_api, max_clients=max_clients)
-    app = create_controller_app(supervisor, files, token=config.token)
+    app = create_controller_app(supervisor, files, token=config.token, allowed_hosts=config.allowed_hosts,
+                                cors_origins=config.cors_origins, host=config.host)
     try:
         server = ApiServer(app, host=config.host, port=config.port, threads=config.threads,
                            name="openqq-controller-http")

@@ -23,10 +23,13 @@ import json
 import logging
 import threading
 import time
+from http import HTTPStatus
 from typing import Any, Callable, Dict, Iterable, List, Optional
 
 from werkzeug.http import parse_cookie
 
+from ..browser_rules import BrowserRules
+from . import control
 from .app import create_app
 from .chatter import Chatter
 from .server import SandboxServer
@@ -50,8 +53,10 @@ class _Account:
 class AccountRouter:
     """The WSGI app in front of the worlds (see the module docstring). Thread-safe."""
 
-    def __init__(self, accounts: List[_Account], *, qrcode_ttl: float) -> None:
+    def __init__(self, accounts: List[_Account], *, qrcode_ttl: float,
+                 allowed_hosts: Iterable[str] = (), host: Optional[str] = None) -> None:
         self.accounts = accounts
+        self.rules = BrowserRules(allowed_hosts=allowed_hosts, own_host=host)
         self.by_qq = {a.qq: a for a in accounts}
         if len(self.by_qq) != len(accounts):
             raise ValueError("two sandbox accounts drew the same QQ number; choose another --seed")
@@ -136,6 +141,9 @@ class AccountRouter:
         return account.app(environ, remembering)
 
     def _control(self, environ: Dict[str, Any], start_response: Callable, rest: str) -> Any:
+        refused = control.refusal(self.rules, environ)
+        if refused is not None:
+            return _json(start_response, "%d %s" % (refused[0], HTTPStatus(refused[0]).phrase), refused[1])
         if rest in ("", "/"):
             return _json(start_response, "200 OK", {"accounts": [
                 {"index": a.index, "qq": a.qq, "nick": a.world.data.account.nick, "seed": a.world.data.seed,
@@ -172,7 +180,7 @@ class MultiSandbox:
     def __init__(self, count: int, world: str = "small", seed: int = 1, host: str = "127.0.0.1",
                  port: int = 0, *, auto_scan: Optional[float] = 1.0, auto_confirm: Optional[float] = 1.0,
                  qrcode_ttl: float = 120.0, poll_hold: float = 25.0, chatter: float = 0.0,
-                 echo_sends: bool = False, threads: int = 48) -> None:
+                 echo_sends: bool = False, threads: int = 48, allowed_hosts: Iterable[str] = ()) -> None:
         if count < 1:
             raise ValueError("--accounts must be at least 1")
         kw = dict(auto_scan=auto_scan, auto_confirm=auto_confirm, qrcode_ttl=qrcode_ttl,
@@ -180,15 +188,15 @@ class MultiSandbox:
         # Account 1's server owns the socket, the thread and the shutdown; the router
         # takes the place of its app.
         self._server = SandboxServer(world=world, seed=seed, host=host, port=port, chatter=chatter,
-                                     threads=max(threads, count + 48), **kw)
+                                     threads=max(threads, count + 48), allowed_hosts=allowed_hosts, **kw)
         accounts = [_Account(1, self._server.world, self._server.app)]
         self._chatters: List[Chatter] = []
         for i in range(1, count):
             w = SandboxWorld(world, seed + i, **kw)
             w.set_chatter(chatter)
-            accounts.append(_Account(i + 1, w, create_app(w)))
+            accounts.append(_Account(i + 1, w, create_app(w, allowed_hosts=allowed_hosts, host=host)))
             self._chatters.append(Chatter(w, seed=seed + i))
-        self.router = AccountRouter(accounts, qrcode_ttl=qrcode_ttl)
+        self.router = AccountRouter(accounts, qrcode_ttl=qrcode_ttl, allowed_hosts=allowed_hosts, host=host)
         self._server.app = self.router
 
     @property

@@ -1,5 +1,6 @@
 """The Flask face of a ``SandboxWorld``: SmartQQ, ptlogin and qun.qq.com routes plus the
-``/sandbox/`` control API, all routed by path whatever the Host header.
+``/sandbox/`` control API, all routed by path whatever the Host header; the control API
+alone answers only the Hosts and pages the browser rules allow (``control.refusal``).
 
 Faults and delays (``SandboxWorld.add_fault`` / ``set_delay``) are applied here, before the
 view, to every endpoint outside ``/sandbox/``. An endpoint is named by the last segment of
@@ -9,10 +10,11 @@ its path (``poll2``, ``send_qun_msg2``, ``ptqrlogin``, ``get_group_info_ext2``..
 from __future__ import annotations
 
 import logging
-from typing import Optional
+from typing import Iterable, Optional
 
 from flask import Flask, Response, request
 
+from ..browser_rules import BrowserRules
 from . import control, ptlogin, qun, smartqq
 from ._wire import answer, form_r, js, quote_fields
 from .onebot import control as onebot_control
@@ -28,17 +30,23 @@ def endpoint_name(path: str) -> str:
     return path.rstrip("/").rsplit("/", 1)[-1]
 
 
-def create_app(world: SandboxWorld) -> Flask:
-    """The WSGI app serving ``world``. Views reach it as ``app.extensions["openqq_sandbox"]``."""
+def create_app(world: SandboxWorld, *, allowed_hosts: Iterable[str] = (), host: Optional[str] = None) -> Flask:
+    """The WSGI app serving ``world``. Views reach it as ``app.extensions["openqq_sandbox"]``.
+
+    :param allowed_hosts: Host names the control API answers besides loopback ones.
+    :param host: the address the sandbox listens on, answered as a Host as well.
+    """
     app = Flask("openqq_sync.sandbox")
     app.extensions["openqq_sandbox"] = world
+    rules = BrowserRules(allowed_hosts=allowed_hosts, own_host=host)
     for bp in (ptlogin.bp, smartqq.bp, qun.bp, onebot_control.bp, control.bp):
         app.register_blueprint(bp)
 
     @app.before_request
     def _faults_and_delays() -> Optional[Response]:
-        if request.path.startswith("/sandbox/") or request.path == "/sandbox":
-            return None
+        if control.is_control_path(request.path):
+            refused = control.refusal(rules, request.environ)
+            return answer(refused[1], status=refused[0]) if refused else None
         name = endpoint_name(request.path)
         ms = world.delay_for(name)
         if ms > 0:

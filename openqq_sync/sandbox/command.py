@@ -19,8 +19,9 @@ import argparse
 import logging
 import signal
 import sys
-from typing import Any, Callable, Optional
+from typing import Any, Callable, List, Optional
 
+from ..browser_rules import host_name, is_loopback
 from .generator import WORLD_SIZES
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                        description="Run a SmartQQ-compatible sandbox server with a seeded world. "
                                    "Control API under /sandbox/ (see the README, section The SmartQQ sandbox).")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--allowed-hosts", default="", metavar="NAMES",
+                   help="comma-separated Host names the control API answers besides loopback ones "
+                        "(for a sandbox on another address; see docs/security.md)")
     p.add_argument("--port", type=int, default=9000, help="port to listen on (default 9000; 0 = any free port)")
     p.add_argument("--world", choices=WORLD_SIZES, default="small", help="world size (default small)")
     p.add_argument("--seed", type=int, default=1, help="world seed: same seed, same QQ numbers and names (default 1)")
@@ -91,7 +95,7 @@ def build_server(args: argparse.Namespace) -> Any:
                             auto_scan=None if args.manual_scan else args.auto_scan,
                             auto_confirm=None if args.manual_confirm else args.auto_confirm,
                             qrcode_ttl=args.qrcode_ttl, poll_hold=args.poll_hold, chatter=args.chatter,
-                            echo_sends=args.echo_sends, threads=args.threads)
+                            echo_sends=args.echo_sends, threads=args.threads, allowed_hosts=_names(args))
     return SandboxServer(world=args.world, seed=args.seed, host=args.host, port=args.port,
                          auto_scan=None if args.manual_scan else args.auto_scan,
                          auto_confirm=None if args.manual_confirm else args.auto_confirm,
@@ -100,7 +104,11 @@ def build_server(args: argparse.Namespace) -> Any:
                          onebot_http_port=args.onebot_http_port, onebot_token=args.onebot_token,
                          onebot_reverse_ws=args.onebot_reverse_ws, onebot_post=args.onebot_post,
                          onebot_heartbeat=args.onebot_heartbeat,
-                         onebot_message_format=args.onebot_message_format)
+                         onebot_message_format=args.onebot_message_format, allowed_hosts=_names(args))
+
+
+def _names(args: argparse.Namespace) -> List[str]:
+    return [n.strip() for n in (getattr(args, "allowed_hosts", "") or "").split(",") if n.strip()]
 
 
 def run(args: argparse.Namespace, *, _serve: Optional[Callable[[Any], None]] = None) -> int:  # test shim
@@ -125,6 +133,10 @@ def run(args: argparse.Namespace, *, _serve: Optional[Callable[[Any], None]] = N
     a = srv.world.data.account
     print("SmartQQ sandbox on %s  (world %s, seed %s, account %s %s)" % (srv.url, args.world, args.seed, a.qq, a.nick))
     print("control API: %s/sandbox/world  (README.md: The SmartQQ sandbox)" % srv.url, flush=True)
+    if not is_loopback(host_name(args.host)):
+        print("openqq sandbox: warning: listening on %s: the control API has no token, so anyone who can "
+              "reach this address can change the world and read what the bot sent" % args.host,
+              file=sys.stderr, flush=True)
     ob = srv.onebot
     if ob is not None:
         print("OneBot v11:%s%s%s%s" % (

@@ -2,14 +2,20 @@
 
 A user-facing interface (documented with curl examples in README.md, "The SmartQQ sandbox"). Errors answer
 ``{"error": "..."}`` with HTTP 400 (bad argument), 404 (unknown contact or verb).
+
+The control API has no token, so :func:`refusal` applies the browser rules to it (loopback or
+``--allowed-hosts`` Host, no request from another site) and wants a body sent as
+``application/json``, which a page of another site cannot send without a CORS pre-flight.
 """
 
 from __future__ import annotations
 
 import inspect
-from typing import Any, Dict
+from typing import Any, Dict, Mapping, Optional, Tuple
 
 from flask import Blueprint, Response, request
+
+from ..browser_rules import BrowserRules, Refusal
 
 from ._wire import answer, world
 
@@ -46,6 +52,23 @@ def _value_error(e: ValueError) -> Response:
 @bp.errorhandler(KeyError)
 def _key_error(e: KeyError) -> Response:
     return answer({"error": e.args[0] if e.args else "not found"}, status=404)
+
+
+def is_control_path(path: str) -> bool:
+    return path == "/sandbox" or path.startswith("/sandbox/")
+
+
+def refusal(rules: BrowserRules, environ: Mapping[str, Any]) -> Optional[Tuple[int, Dict[str, Any]]]:
+    """``(HTTP status, JSON body)`` when a control request must be refused, else None."""
+    try:
+        rules.check(environ)
+    except Refusal as e:
+        return 403, {"error": e.status, "option": e.option}
+    has_body = environ.get("CONTENT_LENGTH", "") not in ("", "0") or "HTTP_TRANSFER_ENCODING" in environ
+    mimetype = environ.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower()
+    if has_body and mimetype != "application/json":
+        return 415, {"error": "send the body as Content-Type: application/json"}
+    return None
 
 
 def _body() -> Dict[str, Any]:

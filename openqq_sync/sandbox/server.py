@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Optional
+from typing import Iterable, Optional
 
 from ..serving import WsgiServer
 from .app import create_app
@@ -34,6 +34,7 @@ class SandboxServer:
     The ``onebot_*`` parameters serve the same world over OneBot v11 (``onebot.OneBotFace``:
     ``port``, ``http_port``, ``token``, ``reverse_ws``, ``post_url``, ``heartbeat`` in ms,
     ``message_format``); without a port or URL there is no OneBot face.
+    ``allowed_hosts``: Host names the control API answers besides loopback ones.
     """
 
     def __init__(self, world: str = "small", seed: int = 1, host: str = "127.0.0.1", port: int = 0, *,
@@ -42,7 +43,8 @@ class SandboxServer:
                  echo_sends: bool = False, threads: int = 48, onebot_port: Optional[int] = None,
                  onebot_http_port: Optional[int] = None, onebot_token: str = "",
                  onebot_reverse_ws: Optional[str] = None, onebot_post: Optional[str] = None,
-                 onebot_heartbeat: float = 30000, onebot_message_format: str = "array") -> None:
+                 onebot_heartbeat: float = 30000, onebot_message_format: str = "array",
+                 allowed_hosts: Iterable[str] = ()) -> None:
         self.world = SandboxWorld(world, seed, auto_scan=auto_scan, auto_confirm=auto_confirm,
                                   qrcode_ttl=qrcode_ttl, poll_hold=poll_hold, echo_sends=echo_sends)
         self.world.set_chatter(chatter)
@@ -55,7 +57,7 @@ class SandboxServer:
         self.host = host
         self.port = port
         self.threads = threads
-        self.app = create_app(self.world)
+        self.app = create_app(self.world, allowed_hosts=allowed_hosts, host=host)
         self._server: Optional[WsgiServer] = None
         self._stopped_event = threading.Event()
         self._chatter = Chatter(self.world, seed=seed)

@@ -1,7 +1,8 @@
 """``create_app``: a Flask app serving one Client's Openqq API, with the original's app-wide rules.
 
 Outside the blueprint's routes every path answers 403 ``api not found`` and OPTIONS anywhere
-answers the CORS pre-flight, as the original's catch-all did (protocol doc 11.2). ``GET /``
+answers the CORS pre-flight, as the original's catch-all did (protocol doc 11.2); the browser
+rules (:mod:`openqq_sync.browser_rules`) hold everywhere. ``GET /``
 redirects to the web console (issue 13).
 """
 
@@ -13,7 +14,7 @@ from flask import Flask, Response, redirect, request
 
 from ..delivery import Delivery
 from . import errors
-from .blueprint import MAX_BODY, openqq_blueprint
+from .blueprint import MAX_BODY, openqq_blueprint, refuse_for_browsers
 from .extra_routes import CONSOLE_PATH
 from .http import api_not_found, cors, preflight
 
@@ -33,13 +34,16 @@ def create_app(client: Any, config: Any, *, delivery: Optional[Delivery] = None,
     app.register_blueprint(bp)
     app.extensions["openqq_sync"] = bp.openqq  # type: ignore[attr-defined]
 
+    rules = bp.openqq_rules  # type: ignore[attr-defined]
+
     @app.before_request
     def _options_anywhere() -> Optional[Response]:
+        refuse_for_browsers(rules)
         return preflight() if request.method == "OPTIONS" else None
 
     @app.after_request
     def _cors(resp: Response) -> Response:
-        return cors(resp)
+        return cors(resp, rules)
 
     def home() -> Any:
         return redirect(CONSOLE_PATH)

@@ -13,6 +13,7 @@ from typing import Any, Callable, Dict, Optional
 
 from flask import Blueprint, Response, g, request
 
+from ..browser_rules import BrowserRules, Refusal
 from ..client import contacts as _lookup
 from ..delivery import Delivery
 from . import errors, extra_routes
@@ -45,9 +46,12 @@ def openqq_blueprint(client: Any, config: Any, *, delivery: Optional[Delivery] =
     bp = Blueprint(name, __name__)
     bp.openqq = api  # type: ignore[attr-defined]
     token = getattr(config, "token", None)
+    rules = BrowserRules.from_config(config)
+    bp.openqq_rules = rules  # type: ignore[attr-defined]
 
     @bp.before_request
     def _before() -> Optional[Response]:
+        refuse_for_browsers(rules)
         if request.method == "OPTIONS":
             return preflight()
         # The body limit is per request, so it holds even inside a host app without one.
@@ -62,7 +66,7 @@ def openqq_blueprint(client: Any, config: Any, *, delivery: Optional[Delivery] =
 
     @bp.after_request
     def _after(resp: Response) -> Response:
-        cors(resp)
+        cors(resp, rules)
         params = g.get("openqq_params")
         if params is None:       # refused before its parameters were read
             params = request.args
@@ -73,7 +77,8 @@ def openqq_blueprint(client: Any, config: Any, *, delivery: Optional[Delivery] =
         try:
             callback = jsonp_callback(params)
         except ValueError:
-            return cors(errors.ApiError(errors.BAD_REQUEST, "invalid jsonp callback", http_status=400).response())
+            return cors(errors.ApiError(errors.BAD_REQUEST, "invalid jsonp callback", http_status=400).response(),
+                        rules)
         return wrap_jsonp(resp, callback) if callback else resp
 
     errors.register(bp)
@@ -103,6 +108,14 @@ def _add(bp: Blueprint, api: Api, entry: Route) -> None:
         endpoint = rule.strip("/").replace("/", "_")
         bp.add_url_rule(rule, endpoint, view, methods=list(entry.methods) + ["OPTIONS"],
                         provide_automatic_options=False)
+
+
+def refuse_for_browsers(rules: BrowserRules) -> None:
+    """:raises ApiError: 403 when the browser rules refuse this request (the JSON names the option)."""
+    try:
+        rules.check(request.environ)
+    except Refusal as e:
+        raise errors.ApiError(403, e.status, http_status=403, extra={"option": e.option}) from None
 
 
 def _authorized(token: str, params: Dict[str, str]) -> bool:

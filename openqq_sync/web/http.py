@@ -1,5 +1,8 @@
 """The API's HTTP rules: parameters in, UTF-8 JSON, JSONP, CORS and ``api not found`` out, the token.
 
+CORS follows :mod:`openqq_sync.browser_rules`: with a token every origin is allowed, as the
+original allowed it; without one only ``--cors-origins``.
+
 The original answered every JSON with HTTP 200 (codes inside the JSON), an unknown route or
 wrong method with 403 ``api not found`` as text/html, and ``OPTIONS`` anywhere with a CORS
 pre-flight (protocol document 11.2). It merged query and form parameters; a JSON body is an
@@ -18,6 +21,7 @@ from typing import Any, Dict, Mapping, Optional
 from flask import Request, Response, request
 from werkzeug.wsgi import wrap_file
 
+from ..browser_rules import BrowserRules, set_cors_headers
 from . import errors   # a module reference: errors imports this module too
 
 JSON_TYPE = "application/json;charset=UTF-8"
@@ -45,9 +49,10 @@ class RawJson:
         self.data = data
 
 
-def cors(resp: Response) -> Response:
-    """The one place that allows every origin, as the original did; every answer passes here."""
-    resp.headers["Access-Control-Allow-Origin"] = "*"
+def cors(resp: Response, rules: BrowserRules) -> Response:
+    """The one place that sets ``Access-Control-Allow-Origin`` (per the browser rules); every answer
+    passes here."""
+    set_cors_headers(resp.headers, rules, request.environ)
     return resp
 
 

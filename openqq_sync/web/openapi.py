@@ -217,9 +217,15 @@ Openqq plugin; spec/API.md).
 Conventions of the original, kept: parameters come from the query string or an urlencoded \
 form (a JSON object body is also read); answers are `application/json;charset=UTF-8` with raw \
 UTF-8; errors use the envelope `{"code", "status"}` with HTTP 200 unless a code says otherwise; \
-`datatype=jsonp&callback=NAME` wraps any JSON answer; every answer carries \
-`Access-Control-Allow-Origin: *` and OPTIONS anywhere is a CORS pre-flight; an unknown path or \
-method answers HTTP 403 `api not found` (text/html). Bodies over 1 MB answer 413.
+`datatype=jsonp&callback=NAME` wraps any JSON answer; OPTIONS anywhere is a CORS pre-flight; \
+an unknown path or method answers HTTP 403 `api not found` (text/html). Bodies over 1 MB \
+answer 413.
+
+Browser rules (docs/security.md): with a token every answer carries \
+`Access-Control-Allow-Origin: *`; without one only the origins of `--cors-origins` get it, and \
+a Host that is not loopback or in `--allowed-hosts`, or a request a browser marks as coming \
+from another site (`Origin`, `Sec-Fetch-Site`), answers HTTP 403 \
+`{"code": 403, "status": "...", "option": "--allowed-hosts"}` (or `--cors-origins`).
 
 When a token is configured every route except the console and this document needs it, as \
 `Authorization: Bearer TOKEN`, `X-Auth-Token: TOKEN` or `access_token=TOKEN`; a missing or \

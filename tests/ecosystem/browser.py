@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import threading
 import time
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Sequence
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
@@ -32,9 +32,13 @@ class BrowserError(RuntimeError):
 
 
 class Chromium:
-    """One headless browser with one page. Use as a context manager."""
+    """One headless browser with one page. Use as a context manager.
 
-    def __init__(self, executable: str, profile_dir: str, *, width: int = 1200, height: int = 900) -> None:
+    :param extra_args: more command-line switches, e.g. ``--host-resolver-rules=MAP evil.test 127.0.0.1``.
+    """
+
+    def __init__(self, executable: str, profile_dir: str, *, width: int = 1200, height: int = 900,
+                 extra_args: Sequence[str] = ()) -> None:
         self._answers: Dict[int, Dict[str, Any]] = {}
         self._cond = threading.Condition()
         self._next_id = 0
@@ -60,7 +64,7 @@ class Chromium:
                 "--no-first-run", "--disable-background-networking", "--disable-component-update",
                 "--disable-sync", "--disable-extensions", "--disable-dev-shm-usage",
                 "--no-default-browser-check", f"--user-data-dir={profile_dir}",
-                f"--window-size={width},{height}", "--remote-debugging-pipe", "about:blank"]
+                f"--window-size={width},{height}", "--remote-debugging-pipe", *extra_args, "about:blank"]
         try:
             self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log,
                                          close_fds=False, preexec_fn=remap)
