@@ -3,14 +3,20 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.dev-installed
 
-.PHONY: run test bench sandbox clean
+.PHONY: run test lint types bench sandbox clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $(STAMP)
+
+# The linter and type checker come from the `dev` extra, installed only by the targets that use them.
+$(DEV_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[test,dev]'
+	touch $(DEV_STAMP)
 
 run: $(STAMP)
 	$(BIN)/openqq demo
@@ -20,6 +26,13 @@ sandbox: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check openqq_sync tests bench contrib
+
+# Strict on the package; the files and per-module settings are in pyproject.toml's [tool.mypy].
+types: $(DEV_STAMP)
+	$(BIN)/mypy
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(if $(FULL),--full,)
