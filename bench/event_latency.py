@@ -6,8 +6,7 @@ import http.client
 import json
 import threading
 import time
-import urllib.parse
-from typing import Callable, List
+from typing import List
 
 from ._load import percentile
 from ._procs import ApiServer, Sandbox, cpu_seconds

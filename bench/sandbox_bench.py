@@ -20,7 +20,8 @@ from typing import Callable, List
 
 import requests
 
-from openqq_sync.sandbox import SandboxServer, _payloads as P, generate
+from openqq_sync.sandbox import SandboxServer, generate
+from openqq_sync.sandbox import _payloads as P
 
 R_S = "https://s.web2.qq.com/proxy.html?v=20130916001&callback=1&id=1"
 R_D = "http://d1.web2.qq.com/proxy.html?v=20151105001&callback=1&id=2"

@@ -119,7 +119,7 @@ class Config:
             parts = urlsplit(self.server)
             if parts.scheme not in ("http", "https") or not parts.netloc:
                 raise ValueError(f"server must look like http://host:port, not {self.server!r}")
-        from . import backends   # here, not at the top: backends imports this module's users
+        from . import backends  # here, not at the top: backends imports this module's users
         if self.backend not in backends.names():
             raise ValueError(f"unknown backend {self.backend!r} (known: {', '.join(backends.names())})")
         for name in ("member_fetch_workers", "msg_ttl", "qrcode_count_max", "threads"):

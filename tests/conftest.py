@@ -6,8 +6,8 @@ from __future__ import annotations
 import threading
 
 import pytest
-from helpers import PACKAGE_THREADS, leaked_threads
 
+from helpers import PACKAGE_THREADS, leaked_threads
 from openqq_sync.sandbox import SandboxServer
 
 

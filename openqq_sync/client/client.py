@@ -27,8 +27,8 @@ from .. import backends, signals
 from ..backends import Backend
 from ..config import Config
 from ..errors import OpenQQError
-from ..model import Discuss, DiscussMember, Friend, Group, GroupMember, Message, User
 from ..faces import face_parse, replace_comp_sign
+from ..model import Discuss, DiscussMember, Friend, Group, GroupMember, Message, User
 from ..threads import join_all, spawn
 from . import files
 from .contacts import ContactStore

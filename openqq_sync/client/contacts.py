@@ -18,8 +18,7 @@ import functools
 import threading
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Protocol, Sequence, Tuple, TypeVar, cast
 
-from ..model import (Contact, Discuss, DiscussMember, Friend, Group, GroupMember, User, _as_text,
-                    _key, matches)
+from ..model import Contact, Discuss, DiscussMember, Friend, Group, GroupMember, User, _as_text, _key, matches
 
 #: A change to emit: (signal name in ``openqq_sync.signals``, keyword payload).
 Change = Tuple[str, Dict[str, Any]]

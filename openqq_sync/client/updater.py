@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+
 from ..errors import LoginExpired, OpenQQError
 from .loader import Loader
 from .runtime import Runtime

@@ -12,7 +12,8 @@ import argparse
 import sys
 from typing import List, Optional
 
-from .. import cli as options, runner
+from .. import cli as options
+from .. import runner
 
 
 def main(argv: Optional[List[str]] = None) -> int:

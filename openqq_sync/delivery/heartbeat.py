@@ -17,7 +17,8 @@ import threading
 import urllib.parse
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from .. import signals, threads as _threads
+from .. import signals
+from .. import threads as _threads
 from ..client import contacts as _lookup
 from .outbound import DEFAULT_MAX_ANSWER, Answer, BadAnswer, Connection, NotSent
 from .post_api import redact

@@ -15,7 +15,8 @@ import sys
 import threading
 from typing import Any, Callable, Dict, List, Optional, TextIO, Tuple
 
-from .. import signals, threads as _threads
+from .. import signals
+from .. import threads as _threads
 from . import payloads
 from .event_buffer import EventBuffer, waiter_cap
 from .post_api import PostApiReporter

@@ -37,7 +37,6 @@ from typing import Any, Callable, Deque, Dict, List, Optional
 from .. import threads as _threads
 from .outbound import DEFAULT_MAX_ANSWER, BadAnswer, Connection, NotSent
 
-
 log = logging.getLogger(__name__)
 
 USER_AGENT = "Mozilla/5.0 (openqq-sync post_api)"

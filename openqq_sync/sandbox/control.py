@@ -16,7 +16,6 @@ from typing import Any, Dict, Mapping, Optional, Tuple
 from flask import Blueprint, Response, request
 
 from ..browser_rules import BrowserRules, Refusal
-
 from ._wire import answer, world
 
 bp = Blueprint("sandbox_control", __name__, url_prefix="/sandbox")

@@ -16,8 +16,7 @@ import qrcode.image.pure
 from flask import Blueprint, Response, redirect, request
 
 from ._hashes import hash33, time33
-from ._wire import (R_X, expire_cookie, html_page, js, quote_fields, referer_ok, set_cookie,
-                    uin_cookie, world)
+from ._wire import R_X, expire_cookie, html_page, js, quote_fields, referer_ok, set_cookie, uin_cookie, world
 
 log = logging.getLogger(__name__)
 bp = Blueprint("sandbox_ptlogin", __name__)

@@ -19,7 +19,8 @@ from typing import Any, Optional, Tuple
 
 from flask import Blueprint, Response, request
 
-from . import _content, _payloads as P
+from . import _content
+from . import _payloads as P
 from ._hashes import friend_hash
 from ._wire import R_D, R_S, answer, answer_text, form_r, referer_ok, retcode, world
 from .world import IDLE_POLL

@@ -18,8 +18,8 @@ from flask import Blueprint, Response, request, send_file
 
 from ..client import contacts as _lookup
 from . import openapi
-from .http import json_response
 from .errors import ApiError
+from .http import json_response
 
 STATIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 CONSOLE_PATH = "/openqq/console/"

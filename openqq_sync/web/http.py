@@ -22,7 +22,7 @@ from flask import Request, Response, request
 from werkzeug.wsgi import wrap_file
 
 from ..browser_rules import BrowserRules, set_cors_headers
-from . import errors   # a module reference: errors imports this module too
+from . import errors  # a module reference: errors imports this module too
 
 JSON_TYPE = "application/json;charset=UTF-8"
 TEXT_TYPE = "text/html;charset=UTF-8"

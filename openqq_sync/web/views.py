@@ -32,8 +32,8 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from flask import request
 
 from ..client import contacts as _lookup
-from ..threads import spawn
 from ..model import Contact
+from ..threads import spawn
 from .cache import JsonCache
 from .errors import BAD_REQUEST, SEND_TIMEOUT, ApiError, not_running
 from .http import FRAMEWORK_PARAMS, truthy
@@ -338,7 +338,7 @@ def _times(api: Api) -> Dict[str, Any]:
 
 @route("/openqq/get_client_info", needs_running=False)
 def get_client_info(api: Api, params: Dict[str, str]) -> Any:
-    from .. import __version__   # at call time: the package __init__ may import this module
+    from .. import __version__  # at call time: the package __init__ may import this module
 
     config = api.config
     return {"code": 0, "account": config.account, **_times(api), "os": sys.platform,

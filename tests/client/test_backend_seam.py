@@ -18,8 +18,7 @@ import pytest
 from client_helpers import SignalRecorder
 
 from openqq_sync import Client, Config, backends
-from openqq_sync.backends import (Capabilities, Event, KickedEvent, LoginResult, MessageEvent,
-                                  PresenceEvent, SendResult)
+from openqq_sync.backends import Capabilities, Event, KickedEvent, LoginResult, MessageEvent, PresenceEvent, SendResult
 from openqq_sync.client.contacts import ContactStore
 from openqq_sync.errors import AbortedError, LoginExpired
 from openqq_sync.model import Discuss, Group, GroupMember, Message

@@ -4,12 +4,11 @@ import json
 import os
 
 import pytest
+from client_helpers import fast_config, our_threads
 
 from openqq_sync.client import Client
 from openqq_sync.client.contacts import truncate_utf8
 from openqq_sync.client.files import PidFileError
-
-from client_helpers import fast_config, our_threads
 
 QR_SEQUENCE = [("init", "loading"), ("loading", "scaning"), ("scaning", "confirming"),
                ("confirming", "updating"), ("updating", "running")]

@@ -5,8 +5,7 @@ import json
 import pytest
 
 from openqq_sync.client.contacts import ContactStore
-from openqq_sync.model import (Discuss, DiscussMember, Friend, Group, GroupMember, Message, User,
-                               matches, same_value)
+from openqq_sync.model import Discuss, DiscussMember, Friend, Group, GroupMember, Message, User, matches, same_value
 
 
 def test_to_json_keeps_every_stored_key_but_private_ones():

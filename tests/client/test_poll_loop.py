@@ -9,10 +9,9 @@ import json
 
 import pytest
 import responses
+from client_helpers import SignalRecorder
 
 from openqq_sync.client.poller import RELOGIN, STOP, Backoff
-
-from client_helpers import SignalRecorder
 from webkit import DISCUSS, FRIEND, GROUP, ME, MEMBER, poll_loop, seeded_client
 
 POLL = "http://d1.web2.qq.com/channel/poll2"

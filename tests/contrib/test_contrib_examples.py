@@ -8,6 +8,7 @@ import check_event_poller
 import embed_blueprint
 import post_api_bot
 import requests
+
 from openqq_sync.config import Config
 from webkit import LiveStack, eventually, serve
 

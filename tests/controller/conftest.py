@@ -10,9 +10,8 @@ import pytest
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir))
 
-from webkit import Receiver  # noqa: E402
-
 from openqq_sync.sandbox.accounts import MultiSandbox  # noqa: E402
+from webkit import Receiver  # noqa: E402
 
 
 @pytest.fixture(scope="module")

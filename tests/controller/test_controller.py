@@ -16,8 +16,8 @@ import urllib.parse
 
 import pytest
 import requests
-
 from ctlkit import TOKEN, Controller, children_of
+
 from openqq_sync.controller.state import Files
 from openqq_sync.sandbox.accounts import MultiSandbox
 

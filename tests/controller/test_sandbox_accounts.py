@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import requests
 
+from openqq_sync.cli import build_parser
 from openqq_sync.sandbox.accounts import MultiSandbox
 from openqq_sync.sandbox.command import build_server
-from openqq_sync.cli import build_parser
 
 
 def qr_session(url: str, qrsig: str = "") -> str:

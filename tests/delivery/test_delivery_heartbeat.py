@@ -8,6 +8,7 @@ import threading
 import time
 
 import pytest
+
 from openqq_sync import signals
 from openqq_sync.delivery import Heartbeat
 from openqq_sync.delivery.heartbeat import own_api_target

@@ -12,6 +12,7 @@ import threading
 import time
 
 import pytest
+
 from openqq_sync.delivery import Heartbeat, PostApiReporter
 from webkit import Receiver, StubClient, eventually
 

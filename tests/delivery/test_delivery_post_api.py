@@ -10,6 +10,7 @@ import threading
 import time
 
 import pytest
+
 from openqq_sync.delivery import PostApiReporter
 from webkit import Receiver, eventually, json_answer
 

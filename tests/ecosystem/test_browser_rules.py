@@ -14,7 +14,6 @@ from urllib.parse import quote
 
 import pytest
 import requests
-
 from browser import Chromium, find_chromium
 
 CHROMIUM = find_chromium()

@@ -12,9 +12,9 @@ import sys
 
 import pytest
 import requests
-
 from ecokit import free_port
 from nginxkit import ROOT
+
 from openqq_sync import cli
 from openqq_sync.cli import build_parser
 from openqq_sync.config import Config

@@ -8,9 +8,9 @@ import sys
 
 import pytest
 import requests
-
 from browser import Chromium, find_chromium
 from nginxkit import ROOT
+
 from openqq_sync.config import Config
 from webkit import serve
 

@@ -9,9 +9,9 @@ from typing import Any, Dict, List
 
 import pytest
 import requests
-
 from ecokit import ManualStack
 from nginxkit import SITE, Nginx, find_nginx
+
 from openqq_sync.config import Config
 from webkit import Receiver, Request, eventually
 

@@ -9,8 +9,7 @@ import sys
 import threading
 
 import nonebot
-from nonebot.adapters.onebot.v11 import Adapter, Bot, Event
-from nonebot.adapters.onebot.v11 import Message
+from nonebot.adapters.onebot.v11 import Adapter, Bot, Event, Message
 from nonebot.message import event_preprocessor
 
 

@@ -19,8 +19,8 @@ import responses
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from openqq_sync.client.poller import RELOGIN, STOP
 from openqq_sync.client import Client
+from openqq_sync.client.poller import RELOGIN, STOP
 from webkit import DISCUSS, FRIEND, GROUP, ME, MEMBER, poll_loop, seeded_client
 
 POLL = "http://d1.web2.qq.com/channel/poll2"

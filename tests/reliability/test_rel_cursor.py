@@ -8,6 +8,7 @@ Several consumers and reconnects within one process are in tests/reliability/tes
 from __future__ import annotations
 
 import requests
+
 from webkit import StubClient, stub_api
 
 

@@ -14,7 +14,6 @@ import pytest
 from relkit import client_threads, friend_uid, protocol_thread_alive
 
 
-
 def _login_after(rec, n):
     """The ``login`` signal of the (n+1)-th login."""
     return rec.wait("login", after=n, timeout=20)

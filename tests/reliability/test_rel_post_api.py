@@ -20,6 +20,7 @@ import threading
 import time
 
 import pytest
+
 from webkit import LiveStack, Receiver, eventually
 
 

@@ -16,6 +16,7 @@ import sys
 import threading
 
 import requests
+
 from helpers import eventually, free_port
 from webkit import Receiver
 

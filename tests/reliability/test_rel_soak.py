@@ -20,6 +20,7 @@ import time
 
 import pytest
 import requests
+
 from webkit import LiveStack, eventually
 
 SECONDS = float(os.environ.get("OPENQQ_SOAK_SECONDS", "4"))

@@ -19,6 +19,7 @@ import time
 from typing import List
 
 import requests
+
 from helpers import eventually, free_port
 
 OPENQQ = os.path.join(os.path.dirname(sys.executable), "openqq")

@@ -8,8 +8,7 @@ import pytest
 import requests
 
 from openqq_sync.cli import build_parser
-from openqq_sync.sandbox import SandboxServer, SandboxWorld, generate
-from openqq_sync.sandbox import command
+from openqq_sync.sandbox import SandboxServer, SandboxWorld, command, generate
 from openqq_sync.sandbox._ids import IdSpace
 
 

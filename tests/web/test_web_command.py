@@ -12,6 +12,7 @@ import sys
 
 import pytest
 import requests
+
 from openqq_sync import cli
 from webkit import Receiver, eventually
 

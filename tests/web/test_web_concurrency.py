@@ -8,6 +8,7 @@ import threading
 import time
 
 import requests
+
 from webkit import LiveStack, eventually
 
 THREADS = 50

@@ -7,6 +7,7 @@ import threading
 
 import pytest
 import requests
+
 from openqq_sync.delivery import Heartbeat
 from webkit import LiveStack, eventually, json_answer
 

@@ -11,6 +11,7 @@ import time
 import pytest
 import requests
 from flask import request
+
 from webkit import LiveStack, eventually
 
 

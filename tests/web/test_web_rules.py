@@ -7,6 +7,7 @@ import json
 
 import pytest
 import requests
+
 from webkit import StubClient, stub_api
 
 JSON_TYPE = "application/json;charset=UTF-8"

@@ -18,9 +18,8 @@ import time
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from helpers import eventually, leaked_threads  # noqa: F401 (re-exported)
-
-from openqq_sync.config import Config
 from openqq_sync.client.contacts import ContactStore
+from openqq_sync.config import Config
 from openqq_sync.web import ApiServer, create_app
 
 Answer = Tuple[int, Dict[str, str], bytes]
@@ -256,8 +255,8 @@ def seeded_client(tmp_path: Any, account: str, **cfg: Any) -> Any:
     """A Client that never logs in, with credentials and a small contact store set by hand,
     for driving one poll or send at a time under ``responses``. Stop it with
     ``client.stop()``."""
-    from openqq_sync.client import Client
     from openqq_sync.backends.smartqq.login import Credentials
+    from openqq_sync.client import Client
 
     base: Dict[str, Any] = dict(account=account, tmpdir=str(tmp_path), show_qrcode=False,
                                 poll_retry_max_delay=0.01, ua_retry_times=1)

@@ -24,11 +24,20 @@ from ...client.contacts import Change, ContactStore
 from ...config import Config
 from ...errors import LoginExpired, NeedRelink, OpenQQError, TransportError
 from ...model import Discuss, Group, GroupMember, Message
-from .. import (Backend, BackendHost, Capabilities, Event, KickedEvent, LoginResult, MessageEvent,
-                PresenceEvent, SendResult)
+from .. import (
+    Backend,
+    BackendHost,
+    Capabilities,
+    Event,
+    KickedEvent,
+    LoginResult,
+    MessageEvent,
+    PresenceEvent,
+    SendResult,
+)
 from . import contacts as api
-from . import extmatch
 from . import ext as ext_api
+from . import extmatch
 from . import poll as poll_api
 from . import send as send_api
 from .login import Credentials, LoginFlow

@@ -20,9 +20,9 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import requests
 
+from ...errors import ProtocolError
 from ._wire import D1_WEB2, R_D, R_S, S_WEB2, malformed_is_protocol_error, r_form, unix_time
 from .codec import entity_decode, safe_truncate
-from ...errors import ProtocolError
 from .hashes import friend_hash
 from .login import Credentials
 from .transport import Transport

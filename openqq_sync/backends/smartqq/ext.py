@@ -14,10 +14,10 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 import requests
 
+from ...errors import ProtocolError, TransportError
 from ._wire import R_QINFO, R_QINFO3, R_QUN, malformed_is_protocol_error
 from .codec import entity_decode, safe_truncate
 from .contacts import DEFAULT_CATEGORY, _decoded
-from ...errors import ProtocolError, TransportError
 from .hashes import bkn as _bkn
 from .transport import Transport
 

@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, List, Optional
 
-from ._wire import APPID, D1_WEB2, R_D, R_S, R_W, R_X, S_WEB2, r_form, unix_time
 from ...errors import AccountMismatch, ProtocolError, TransportError
+from ._wire import APPID, D1_WEB2, R_D, R_S, R_W, R_X, S_WEB2, r_form, unix_time
 from .hashes import hash33, time33
 from .transport import Transport
 

@@ -31,10 +31,10 @@ from typing import Any, Dict, List, Optional
 
 import requests
 
+from ...errors import LoginExpired, NeedRelink, ProtocolError
 from ._wire import D1_WEB2, R_D, r_form
 from .codec import decode_content
 from .contacts import code2client
-from ...errors import LoginExpired, NeedRelink, ProtocolError
 from .login import Credentials
 from .transport import Transport
 

@@ -14,9 +14,9 @@ from typing import Any, Dict, List, Optional
 
 import requests
 
+from ...errors import TransportError
 from ._wire import D1_WEB2, R_D, r_form, unix_time
 from .codec import encode_content
-from ...errors import TransportError
 from .login import Credentials
 from .transport import Transport
 

@@ -27,9 +27,8 @@ import requests
 from requests.cookies import RequestsCookieJar, create_cookie
 from urllib3.exceptions import MaxRetryError
 
+from ...errors import AbortedError, PollTimeout, TransportError
 from ._wire import USER_AGENT
-from ...errors import PollTimeout, TransportError
-from ...errors import AbortedError
 from .routing import RoutingAdapter
 
 if TYPE_CHECKING:

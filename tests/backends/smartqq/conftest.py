@@ -9,8 +9,8 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 import pytest
 
-from openqq_sync.config import Config
 from openqq_sync.backends.smartqq.transport import Transport
+from openqq_sync.config import Config
 
 Reply = Tuple[int, List[Tuple[str, str]], bytes]
 

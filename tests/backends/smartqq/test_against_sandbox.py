@@ -10,14 +10,14 @@ import threading
 
 import pytest
 
-from openqq_sync.config import Config
 from openqq_sync.backends.smartqq import contacts, ext
 from openqq_sync.backends.smartqq.codec import face_parse, safe_truncate
-from openqq_sync.errors import LoginExpired, TransportError
 from openqq_sync.backends.smartqq.login import QR_CONFIRMING, QR_EXPIRED, QR_OK, QR_WAITING, LoginFlow
 from openqq_sync.backends.smartqq.poll import poll
 from openqq_sync.backends.smartqq.send import get_sess_sig, send
 from openqq_sync.backends.smartqq.transport import Transport
+from openqq_sync.config import Config
+from openqq_sync.errors import LoginExpired, TransportError
 
 TEXT = "你好 [微笑] <&> 😀"
 

@@ -9,12 +9,12 @@ import pytest
 import responses
 from responses import matchers
 
-from openqq_sync.config import Config
 from openqq_sync.backends.smartqq import contacts, ext
-from openqq_sync.errors import LoginExpired, ProtocolError
 from openqq_sync.backends.smartqq.hashes import bkn, friend_hash
 from openqq_sync.backends.smartqq.login import Credentials
 from openqq_sync.backends.smartqq.transport import Transport
+from openqq_sync.config import Config
+from openqq_sync.errors import LoginExpired, ProtocolError
 
 CREDS = Credentials(uid=2890374383, ptwebqq="a1b2c3d4e5f6", vfwebqq="VF", psessionid="PS")
 S = "https://s.web2.qq.com/api/"

@@ -9,11 +9,11 @@ import pytest
 import responses
 from responses import matchers
 
-from openqq_sync.config import Config
-from openqq_sync.errors import AccountMismatch, LoginExpired, ProtocolError, TransportError
 from openqq_sync.backends.smartqq.hashes import hash33, time33
 from openqq_sync.backends.smartqq.login import Credentials, LoginFlow, numify, parse_quoted
 from openqq_sync.backends.smartqq.transport import Transport
+from openqq_sync.config import Config
+from openqq_sync.errors import AccountMismatch, LoginExpired, ProtocolError, TransportError
 
 XLOGIN = "https://xui.ptlogin2.qq.com/cgi-bin/xlogin"
 QRLOGIN = "https://ssl.ptlogin2.qq.com/ptqrlogin"

@@ -9,6 +9,9 @@ import pytest
 import requests
 import responses
 
+from openqq_sync.backends.smartqq.login import Credentials
+from openqq_sync.backends.smartqq.poll import PollResult, parse_item, poll
+from openqq_sync.backends.smartqq.transport import Transport
 from openqq_sync.config import Config
 from openqq_sync.errors import (
     LoginExpired,
@@ -17,9 +20,6 @@ from openqq_sync.errors import (
     ProtocolError,
     TransportError,
 )
-from openqq_sync.backends.smartqq.login import Credentials
-from openqq_sync.backends.smartqq.poll import PollResult, parse_item, poll
-from openqq_sync.backends.smartqq.transport import Transport
 
 URL = "http://d1.web2.qq.com/channel/poll2"
 CREDS = Credentials(uid=1, ptwebqq="PTW", vfwebqq="VF", psessionid="PS")

@@ -10,11 +10,11 @@ import requests
 import responses
 from responses import matchers
 
-from openqq_sync.config import Config
 from openqq_sync.backends.smartqq.codec import face_parse
 from openqq_sync.backends.smartqq.login import Credentials
 from openqq_sync.backends.smartqq.send import SendStatus, get_sess_sig, parse_send_status, send
 from openqq_sync.backends.smartqq.transport import Transport
+from openqq_sync.config import Config
 
 CREDS = Credentials(uid=1, ptwebqq="PTW", vfwebqq="VF", psessionid="PS")
 D = "http://d1.web2.qq.com/channel/"

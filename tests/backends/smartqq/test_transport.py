@@ -10,9 +10,9 @@ import time
 
 import pytest
 
+from openqq_sync.backends.smartqq.transport import Transport, redact
 from openqq_sync.config import Config
 from openqq_sync.errors import PollTimeout, TransportError
-from openqq_sync.backends.smartqq.transport import Transport, redact
 
 
 def test_routes_qq_host_keeping_path_query_host_and_user_agent(httpd, routed):
