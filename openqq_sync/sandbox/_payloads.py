@@ -147,7 +147,8 @@ def group_detail(d: WorldData, g: "Grant", number: int) -> dict:
         stats.append({"client_type": 1, "uin": uin, "stat": m.stat})
         if m.card:
             cards.append({"muin": uin, "card": esc(m.card)})
-    ginfo = {"face": grp.face, "memo": esc(grp.memo), "class": 10011, "fingermemo": "", "code": g.ids.to_id("code", number),
+    ginfo = {"face": grp.face, "memo": esc(grp.memo), "class": 10011, "fingermemo": "",
+             "code": g.ids.to_id("code", number),
              "createtime": grp.createtime, "flag": 16777217 + grp.serial, "level": grp.level, "name": esc(grp.name),
              "gid": g.ids.to_id("gid", number), "owner": _pid(d, g, grp.owner) if grp.owner else 0,
              "members": members, "option": 2}

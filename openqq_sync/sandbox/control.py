@@ -87,7 +87,7 @@ def _call(fn, body: Dict[str, Any]) -> Any:
     try:
         inspect.signature(fn).bind(**body)
     except TypeError as e:
-        raise _Error(400, str(e))
+        raise _Error(400, str(e)) from e
     return fn(**body)
 
 

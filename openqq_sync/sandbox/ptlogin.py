@@ -71,7 +71,8 @@ def member_html() -> Response:
 @bp.route("/cgi-bin/xlogin")
 def xlogin() -> Response:
     resp = html_page("xlogin")
-    set_cookie(resp, "pt_login_sig", "".join(random.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-*")
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-*"
+    set_cookie(resp, "pt_login_sig", "".join(random.choice(alphabet)
                                              for _ in range(64)), "ptlogin2.qq.com")
     return resp
 

@@ -50,7 +50,7 @@ def _int(name: str) -> int:
     try:
         return int(request.form.get(name, request.args.get(name, "")))
     except ValueError:
-        raise _Reject(4, "bad %s" % name)
+        raise _Reject(4, "bad %s" % name) from None
 
 
 @bp.route("/cgi-bin/qun_mgr/get_friend_list", methods=["POST"])
@@ -72,7 +72,7 @@ def get_group_members() -> Response:
     try:
         return answer_text(world().read(P.ext_members_text, g, number))
     except KeyError:
-        raise _Reject(4, "no such group")
+        raise _Reject(4, "no such group") from None
 
 
 @bp.route("/cgi-bin/qun_mgr/search_group_members", methods=["POST"])
@@ -84,7 +84,7 @@ def search_group_members() -> Response:
     try:
         return answer(world().read(P.ext_search_members, g, number, start, end))
     except KeyError:
-        raise _Reject(4, "no such group")
+        raise _Reject(4, "no such group") from None
 
 
 def _admin_answer(ec: int, em: str) -> Response:
@@ -98,7 +98,7 @@ def delete_group_member() -> Response:
     try:
         targets = {int(u): None for u in request.form.get("ul", "").split("|") if u}
     except ValueError:
-        raise _Reject(4, "bad ul")
+        raise _Reject(4, "bad ul") from None
     return _admin_answer(*world().group_admin("kick", number, targets))
 
 
@@ -109,7 +109,7 @@ def set_group_shutup() -> Response:
     try:
         targets = {int(e["uin"]): int(e["t"]) for e in json.loads(request.form.get("shutup_list", ""))}
     except (ValueError, TypeError, KeyError):
-        raise _Reject(4, "bad shutup_list")
+        raise _Reject(4, "bad shutup_list") from None
     if any(t < 0 for t in targets.values()):
         raise _Reject(4, "bad t")
     return _admin_answer(*world().group_admin("shutup", number, targets))
@@ -123,7 +123,7 @@ def add_group_member() -> Response:
     try:
         uids = [int(u) for u in request.form.get("ul", "").split("|") if u]
     except ValueError:
-        raise _Reject(4, "bad ul")
+        raise _Reject(4, "bad ul") from None
     return _admin_answer(*world().group_invite(number, uids))
 
 

@@ -98,7 +98,7 @@ def login2() -> Response:
     try:
         clientid = int(r.get("clientid"))
     except (TypeError, ValueError):
-        raise _Reject(retcode(100001))
+        raise _Reject(retcode(100001)) from None
     s = world().login2(g, r.get("ptwebqq"), clientid)
     if s is None:
         raise _Reject(retcode(103))
@@ -163,7 +163,7 @@ def get_group_info_ext2() -> Response:
     try:
         return answer_text('{"retcode":0,"result":%s}' % w.read(P.group_detail_text, g, number))
     except KeyError:  # removed meanwhile
-        raise _Reject(retcode(100001))
+        raise _Reject(retcode(100001)) from None
 
 
 @bp.route("/api/get_discus_list")
@@ -188,7 +188,7 @@ def get_discu_info() -> Response:
     try:
         return _ok(w.read(P.discuss_detail, s.grant, key))
     except KeyError:
-        raise _Reject(retcode(100001))
+        raise _Reject(retcode(100001)) from None
 
 
 @bp.route("/api/get_friend_info2")
@@ -260,7 +260,7 @@ def _send_common() -> Tuple[dict, Any, str, list]:
     try:
         text = _content.decode_sent(r.get("content"))
     except _content.ContentError:
-        raise _Reject(retcode(100001))
+        raise _Reject(retcode(100001)) from None
     return r, s, text, _content.echo_wire(r["content"])
 
 

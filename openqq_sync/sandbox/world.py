@@ -466,7 +466,8 @@ class SandboxWorld(MutationsMixin):
         if qq == d.account.qq:
             nick, sex = d.account.nick, d.account.gender
         else:
-            nick, sex = (m.nick, m.gender) if m is not None else (f.nick, f.gender) if f is not None else (str(qq), "unknown")
+            nick, sex = ((m.nick, m.gender) if m is not None else (f.nick, f.gender) if f is not None
+                         else (str(qq), "unknown"))
         return {"nickname": nick, "sex": sex, "card": (m.card or "") if m is not None else "",
                 "role": m.role if m is not None else "member", "group_name": grp.name if grp is not None else ""}
 
@@ -544,7 +545,8 @@ class SandboxWorld(MutationsMixin):
             via_id, service_type = g.ids.to_id("did", self.data.discusses[discuss_key].serial), 1  # type: ignore[index]
         return {"poll_type": "sess_message", "value": {
             "msg_id": msg_id, "from_uin": pid, "to_uin": to_uin, "id": via_id, "ruin": sender,
-            "service_type": service_type, "msg_type": 140, "flags": {"text": 1, "pic": 1, "file": 1, "audio": 1, "video": 1},
+            "service_type": service_type, "msg_type": 140,
+            "flags": {"text": 1, "pic": 1, "file": 1, "audio": 1, "video": 1},
             "time": now, "content": wire}}
 
     def record_send(self, s: Optional[Session], type: str, target: Any, text: str, msg_id: Any,

@@ -236,7 +236,8 @@ def _operation(path: str, methods: Tuple[str, ...], op: Op, secured: bool) -> Di
     summary, description, params, schema = op
     media = _MEDIA.get(path)
     if media:
-        responses: Dict[str, Any] = {"200": {"description": summary, "content": {media: {"schema": {"type": "string"}}}}}
+        responses: Dict[str, Any] = {
+            "200": {"description": summary, "content": {media: {"schema": {"type": "string"}}}}}
     else:
         responses = {"200": _ok(summary, copy.deepcopy(schema))}
     if not media:
