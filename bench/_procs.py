@@ -88,7 +88,8 @@ class Sandbox(Proc):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         super().__init__([os.path.join(BIN, "openqq"), "sandbox", "--port", str(self.port),
-                          "--world", world, "--auto-scan", "0.05", "--auto-confirm", "0.05", "--poll-hold", str(poll_hold),
+                          "--world", world, "--auto-scan", "0.05", "--auto-confirm", "0.05",
+                          "--poll-hold", str(poll_hold),
                           *(extra or [])], "sandbox")
         _wait_http(self.url + "/sandbox/world", 60)
 

@@ -45,7 +45,10 @@ def render(rows: List[Row]) -> str:
     body = [[r.scenario, f"{_fmt(r.figure)} {r.unit}", _fmt(r.floor), _fmt(r.ratio), r.target,
              {True: "pass", False: "FAIL", None: "-"}[r.passed]] for r in rows]
     widths = [max(len(x[i]) for x in [head] + body) for i in range(len(head))]
-    line = lambda cells: "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"
+
+    def line(cells: List[str]) -> str:
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"
+
     out = [line(head), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
     out += [line(b) for b in body]
     return "\n".join(out)

@@ -60,9 +60,9 @@ class Controller(Proc):
             try:
                 self.get("check_client")
                 break
-            except OSError:
+            except OSError as e:
                 if time.monotonic() > deadline or self.popen.poll() is not None:
-                    raise RuntimeError("controller did not start:\n" + self.tail())
+                    raise RuntimeError("controller did not start:\n" + self.tail()) from e
                 time.sleep(0.05)
 
     def get(self, route: str, **params: str) -> dict:

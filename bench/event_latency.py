@@ -86,7 +86,8 @@ def _run_api(seconds: float, mode: str, friend_uid) -> tuple:
         cpu0 = cpu_seconds(api.popen.pid)
         injected = _inject_all(sandbox, friend_uid, seconds)
         if receiver:
-            receiver.wait_count(lambda posts: sum(p[1].get("post_type") == "receive_message" for p in posts) >= injected, 10)
+            receiver.wait_count(
+                lambda posts: sum(p[1].get("post_type") == "receive_message" for p in posts) >= injected, 10)
             received = [(t, d) for t, d in receiver.posts if d.get("post_type") == "receive_message"]
             latencies = [_latency_of(d["content"], t) for t, d in received]
             return (latencies, injected, len(received) - len({d["seq"] for _, d in received}),

@@ -45,6 +45,8 @@ def run(full: bool) -> List[Row]:
     (s1, m1, n1), (s2, m2, n2), (s3, m3, n3) = (results[w] for w in ("small", "medium", "large"))
     if n3 > n2 > n1:
         # Growth per member between medium and large against small→medium shows (non)linearity.
-        rows.append(Row("login growth ms per 1k members (medium→large)", (s3 - s2) / (n3 - n2) * 1e6, "ms", None, "info"))
-        rows.append(Row("login growth MB per 1k members (medium→large)", (m3 - m2) / (n3 - n2) * 1e3, "MB", None, "info"))
+        rows.append(Row("login growth ms per 1k members (medium→large)", (s3 - s2) / (n3 - n2) * 1e6, "ms", None,
+                        "info"))
+        rows.append(Row("login growth MB per 1k members (medium→large)", (m3 - m2) / (n3 - n2) * 1e3, "MB", None,
+                        "info"))
     return rows

@@ -73,7 +73,8 @@ def _sandbox(n: int) -> Tuple[List[float], int]:
 def _floor(n: int) -> Tuple[List[float], int]:
     base = {"time": int(time.time()), "self_id": 10000, "post_type": "message", "message_type": "private",
             "sub_type": "friend", "user_id": 10001, "font": 14, "sender": {"user_id": 10001, "nickname": "floor"}}
-    frames = [json.dumps(dict(base, message_id=i, raw_message=str(i), message=[{"type": "text", "data": {"text": str(i)}}]),
+    frames = [json.dumps(dict(base, message_id=i, raw_message=str(i),
+                              message=[{"type": "text", "data": {"text": str(i)}}]),
                          ensure_ascii=False) for i in range(n)]
     lifecycle = json.dumps({"post_type": "meta_event", "meta_event_type": "lifecycle", "sub_type": "connect"})
     sent = [0.0] * n

@@ -46,7 +46,7 @@ def run(full: bool) -> List[Row]:
         }
         tmp = tempfile.mkdtemp(prefix="bench-floor-")
         manifest = {}
-        for name, path in routes.items():
+        for path in routes.values():
             with urllib.request.urlopen(api.url + path, timeout=120) as r:
                 body = r.read()
             file = os.path.join(tmp, f"{len(manifest)}.json")

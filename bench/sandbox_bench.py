@@ -16,7 +16,7 @@ import statistics
 import sys
 import threading
 import time
-from typing import Callable, List
+from typing import Callable, Dict, List
 
 import requests
 
@@ -111,12 +111,12 @@ def main(argv: List[str] = None) -> int:
             got = {}
             arrived = threading.Event()
 
-            def poll() -> None:
+            def poll(got: Dict[str, float], arrived: threading.Event) -> None:
                 r = poll_http.post(srv.url + "/channel/poll2", data=body, headers=poll_headers, timeout=30)
                 got["t"] = time.perf_counter()
                 got["n"] = len(r.json().get("result", []))
                 arrived.set()
-            t = threading.Thread(target=poll)
+            t = threading.Thread(target=poll, args=(got, arrived))
             t.start()
             w.wait_for_polls(1, timeout=10)
             time.sleep(0.005)  # let the request settle into its wait

@@ -5,7 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import time
-from typing import List
+from typing import List, Tuple
 
 from ._procs import ApiServer, Sandbox
 from ._receiver import Receiver
@@ -29,7 +29,10 @@ def run(full: bool) -> List[Row]:
     try:
         api = ApiServer(sandbox.url, extra=["--post-api", receiver.url, "--no-post-event"])
         uid = sandbox.world()["friends"][0]["uid"]
-        count = lambda posts: sum(p[1].get("post_type") == "receive_message" for p in posts)
+
+        def count(posts: List[Tuple[float, dict]]) -> int:
+            return sum(p[1].get("post_type") == "receive_message" for p in posts)
+
         _inject(sandbox, uid, 1000, "warm")
         receiver.wait_count(lambda p: count(p) >= 1000, 60)
         warm_kb = api.rss_kb()

@@ -26,7 +26,7 @@ def test_world_changes_produce_the_diff_signals(running_client, sandbox):
     w.remove_group(lost_group["uid"])
     new_member = w.add_group_member(group["uid"], "新成员", card="名片 & 卡")
     w.remove_group_member(group["uid"], lost_member["uid"])
-    new_discuss = w.add_discuss("新讨论组", members=[{"name": "讨论甲"}])
+    w.add_discuss("新讨论组", members=[{"name": "讨论甲"}])
     w.remove_discuss_member(discuss["key"], lost_dm["uid"])
     new_dm = w.add_discuss_member(discuss["key"], "讨论新人")
 

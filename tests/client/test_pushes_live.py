@@ -35,7 +35,8 @@ def test_presence_pushed_by_the_service_shows_in_the_api_and_costs_no_message(tm
         changes = [i for i in live.get("/openqq/check_event", since=since)
                    if i.get("event") == "friend_property_change"]
         assert [(c["params"][0]["id"], c["params"][1:]) for c in changes] == [
-            (friend["id"], ["state", "offline", "busy"]), (friend["id"], ["client_type", "unknown", "mobile"])]   # offline: type unknown
+            (friend["id"], ["state", "offline", "busy"]),
+            (friend["id"], ["client_type", "unknown", "mobile"])]   # offline: type unknown
     finally:
         live.close()
 

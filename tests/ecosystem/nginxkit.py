@@ -79,10 +79,10 @@ class Nginx:
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
                 return
-            except OSError:
+            except OSError as e:
                 if time.monotonic() >= deadline:
                     self.stop()
-                    raise RuntimeError(f"nginx did not listen on {self.port}: {self.log()}")
+                    raise RuntimeError(f"nginx did not listen on {self.port}: {self.log()}") from e
                 time.sleep(0.02)
 
     def log(self) -> str:

@@ -12,7 +12,7 @@ import time
 
 import pytest
 import requests
-from websockets.exceptions import ConnectionClosedError
+from websockets.exceptions import ConnectionClosed, ConnectionClosedError
 from websockets.sync.client import connect
 from websockets.sync.server import serve
 
@@ -68,7 +68,7 @@ def test_ws_token_refused_as_napcat_does(tokened):
     with ws(tokened.onebot.port) as c:
         refusal = recv_json(c)
         assert (refusal["status"], refusal["retcode"]) == ("failed", 1403)
-        with pytest.raises(Exception):
+        with pytest.raises(ConnectionClosed):
             c.recv(5)
     with ws(tokened.onebot.port, "/?access_token=t0k") as c:
         assert recv_json(c)["meta_event_type"] == "lifecycle"

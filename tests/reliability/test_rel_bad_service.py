@@ -50,7 +50,8 @@ body = st.one_of(
                           optional={"result": st.lists(item, max_size=4) | junk, "p": junk, "errmsg": junk}),
     st.lists(item, max_size=2), junk)
 raw = st.one_of(st.binary(max_size=200), st.just(b'{"retcode":0,"result":[{"poll_type":"message"'),
-                st.just(b'\xff\xfe{"retcode":0}'), st.just('{"retcode":0,"result":"\ud800"}'.encode("utf-8", "surrogatepass")))
+                st.just(b'\xff\xfe{"retcode":0}'),
+                st.just('{"retcode":0,"result":"\ud800"}'.encode("utf-8", "surrogatepass")))
 
 
 @pytest.fixture
@@ -67,8 +68,8 @@ def _once(client, payload: bytes, status: int = 200):
         return poll_loop(client).once()
 
 
-@settings(max_examples=int(os.environ.get("OPENQQ_FUZZ_EXAMPLES", "200")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                   HealthCheck.too_slow])
+@settings(max_examples=int(os.environ.get("OPENQQ_FUZZ_EXAMPLES", "200")), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=body)
 def test_any_poll2_json_is_handled_without_raising(client, data):
     payload = json.dumps(data, ensure_ascii=False, allow_nan=True).encode("utf-8")

@@ -19,7 +19,7 @@ def test_refreshes_and_relogins_leave_no_connections_behind(make_sandbox, make_c
     assert client.wait_for_state("running", 20)
     assert client.refresh_contacts(30)
     fds, threads = _fds(), client_threads(client)
-    for n in range(6):
+    for _ in range(6):
         assert client.refresh_contacts(30)
     for n in range(3):
         assert srv.world.wait_for_polls(1, 5)

@@ -77,7 +77,8 @@ def test_fifty_threads_lose_nothing_and_report_everything_once(stack):
             i += 1
             content = f"soak 发 {n}-{i} 你好"
             if i % 2:
-                r = http.get(stack.url + "/openqq/send_friend_message", params={"uid": target["uid"], "content": content},
+                r = http.get(stack.url + "/openqq/send_friend_message",
+                             params={"uid": target["uid"], "content": content},
                              timeout=30)
             else:
                 r = http.post(stack.url + "/openqq/send_group_message", json={"id": group["id"], "content": content},

@@ -44,7 +44,7 @@ def test_text_answers_follow_world_changes():
 def test_group_answers_over_http_are_the_encoded_dicts(sandbox, walker):
     w = sandbox.world
     g = w.grant
-    for number, grp in w.data.groups.items():
+    for number in w.data.groups:
         code = g.ids.to_id("code", number)
         r = walker.get("https://s.web2.qq.com/api/get_group_info_ext2", R_S, gcode=code,
                        vfwebqq=walker.vfwebqq, t=1)

@@ -23,7 +23,9 @@ KEYS = ["id", "uid", "name", "displayname", "content", "async", "group_id", "gro
 
 text = st.text(max_size=40) | st.text(max_size=3000) | st.sampled_from(["", "0", "1", "-1", "60", "jsonp"])
 scalar = text | st.integers() | st.floats(allow_nan=True) | st.booleans() | st.none()
-nested = st.recursive(scalar, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+nested = st.recursive(scalar,
+                      lambda inner: st.lists(inner, max_size=3)
+                      | st.dictionaries(st.text(max_size=5), inner, max_size=3),
                       max_leaves=8)
 params = st.dictionaries(st.sampled_from(KEYS) | st.text(min_size=1, max_size=12), text, max_size=5)
 paths = st.sampled_from([f"/openqq/{r}" for r in ROUTES] + ["/openwx/search_friend", "/openwx/search_group"]) | \

@@ -40,7 +40,8 @@ def test_send_by_post_form_and_json_body(live):
     f = _unique_friend(live)
     r = requests.post(live.url + "/openqq/send_friend_message", data={"uid": f["uid"], "content": "表单"}, timeout=30)
     _ok(r.json())
-    r = requests.post(live.url + "/openqq/send_friend_message", json={"uid": f["uid"], "content": "JSON 体"}, timeout=30)
+    r = requests.post(live.url + "/openqq/send_friend_message", json={"uid": f["uid"], "content": "JSON 体"},
+                      timeout=30)
     _ok(r.json())
     assert _sent(live, "表单") and _sent(live, "JSON 体")
 

@@ -114,7 +114,8 @@ def test_group_detail_mapping(rsps, t):
         "ginfo": {"gid": 10, "code": 20, "name": "群&lt;1&gt;", "memo": "m&amp;", "createtime": 1,
                   "level": 0, "owner": 1001, "face": 0, "class": 1, "fingermemo": "", "flag": 1,
                   "option": 2, "members": [{"muin": 1001, "mflag": 0}], "extra": "kept"},
-        "minfo": [{"uin": 1001, "nick": "群主&amp;", "gender": "male", "province": "广东", "country": "中国", "city": "深圳"},
+        "minfo": [{"uin": 1001, "nick": "群主&amp;", "gender": "male", "province": "广东", "country": "中国",
+                   "city": "深圳"},
                   {"uin": 1002, "nick": "b", "gender": "female", "province": "", "country": "", "city": ""}],
         "stats": [{"uin": 1001, "stat": 50, "client_type": 41}, {"uin": 1002, "stat": 99, "client_type": 7}],
         "cards": [{"muin": 1001, "card": "一二三四五六七八&amp;"}],
@@ -226,7 +227,8 @@ def test_group_members_ext(rsps, skeyed):
     rsps.post("http://qinfo.clt.qq.com/cgi-bin/qun_info/get_group_members",
               match=[bkn_form(gc=99, u=2890374383)], json={
                   "ec": 0, "owner": 1, "adm": [2],
-                  "mems": [{"u": 1, "n": "主&amp;", "g": 0}, {"u": 2, "n": "管", "g": 1}, {"u": 3, "n": "员", "g": 255}],
+                  "mems": [{"u": 1, "n": "主&amp;", "g": 0}, {"u": 2, "n": "管", "g": 1},
+                           {"u": 3, "n": "员", "g": 255}],
                   "cards": {"1": "一二三四五六七八", "3": ""}, "times": {"1": 100}, "join": {"2": 50}})
     assert ext.fetch_group_members_ext(skeyed, 99, 2890374383) == [
         {"uid": 1, "role": "owner", "card": "一二三四五六七", "name": "主&", "last_speak_time": 100, "join_time": None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from urllib.parse import parse_qs
 
@@ -179,7 +180,7 @@ def test_login2_builds_credentials_and_proxies_cookies(rsps, flow):
                                      "psessionid": None}
     proxied = {(c.name, c.domain) for c in flow.t.cookies}
     assert ("p_skey", ".w.qq.com") in proxied and ("p_uin", ".w.qq.com") in proxied
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         creds.psessionid = "x"
 
 

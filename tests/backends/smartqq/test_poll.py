@@ -151,7 +151,8 @@ def test_every_message_type(rsps, t):
                                         {"type": "face", "id": 14, "content": "[微笑]"}]}
     assert (items[1]["group_id"], items[1]["sender_id"], items[1]["content"]) == (10, 1001, "<群> [高兴]\nx")
     assert (items[2]["discuss_id"], items[2]["sender_id"]) == (7, 3)
-    assert (items[3]["via"], items[3]["group_id"], items[3]["sender_id"], items[3]["service_type"]) == ("group", 10, 4, 0)
+    assert ((items[3]["via"], items[3]["group_id"], items[3]["sender_id"], items[3]["service_type"])
+            == ("group", 10, 4, 0))
     assert (items[4]["via"], items[4]["discuss_id"]) == ("discuss", 7)
 
 

@@ -66,7 +66,8 @@ def test_sess_payload(rsps, t):
     assert send(t, CREDS, "sess_message", 77, face_parse("hi"), 5, None, sess_sig="SIG",
                 service_type=1).ok
     r = r_of(rsps.calls[0])
-    assert r == {"to": 77, "group_sig": "SIG", "face": 591, "content": '["hi",%s]' % json.dumps(FONT, ensure_ascii=False, separators=(",", ":")),
+    assert r == {"to": 77, "group_sig": "SIG", "face": 591,
+                 "content": '["hi",%s]' % json.dumps(FONT, ensure_ascii=False, separators=(",", ":")),
                  "msg_id": 5, "service_type": 1, "clientid": 53999199, "psessionid": "PS"}
 
 

@@ -192,7 +192,8 @@ def test_logs_redacted_with_poll_at_debug(httpd, routed, caplog):
         routed.json("POST", "http://d1.web2.qq.com/channel/poll2", form={"r": "SECRET"})
     records = [(r.levelno, r.getMessage()) for r in caplog.records]
     assert "SECRET" not in repr(records)
-    assert records[0][0] == logging.INFO and "GET https://s.web2.qq.com/api/getvfwebqq?ptwebqq=***&t=1 -> 200" in records[0][1]
+    assert records[0][0] == logging.INFO
+    assert "GET https://s.web2.qq.com/api/getvfwebqq?ptwebqq=***&t=1 -> 200" in records[0][1]
     assert records[1][0] == logging.DEBUG and "/channel/poll2 -> 200" in records[1][1]
 
 
