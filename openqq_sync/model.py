@@ -40,7 +40,7 @@ def same_value(old: Any, new: Any) -> bool:
 def _as_text(value: Any) -> str:
     kind = type(value)
     if kind is str:
-        return value
+        return str(value)  # the same object: typed for mypy, free at run time
     if kind is int:
         return str(value)
     if isinstance(value, bool):
@@ -106,7 +106,7 @@ class Contact:
         _set_data(obj, data)
         _set_ctx(obj, ctx)
         if cls._HAS_MEMBERS:
-            obj._init_members()  # type: ignore[attr-defined]
+            obj._init_members()
         return obj
 
     # -- attribute access over the stored dict --------------------------------------------
@@ -135,7 +135,8 @@ class Contact:
 
     @property
     def displayname(self) -> Optional[str]:
-        return self._data.get("name")
+        name: Optional[str] = self._data.get("name")
+        return name
 
     @property
     def placeholder(self) -> bool:
@@ -198,7 +199,8 @@ class Friend(Contact):
     @property
     def displayname(self) -> Optional[str]:
         markname = self._data.get("markname")
-        return markname if markname is not None else self._data.get("name")
+        name: Optional[str] = markname if markname is not None else self._data.get("name")
+        return name
 
 
 class _MemberList:
@@ -272,7 +274,8 @@ class Group(_MemberList, Contact):
     @property
     def displayname(self) -> Optional[str]:
         markname = self._data.get("markname")
-        return markname if markname is not None else self._data.get("name")
+        name: Optional[str] = markname if markname is not None else self._data.get("name")
+        return name
 
 
 class GroupMember(Contact):
@@ -289,7 +292,8 @@ class GroupMember(Contact):
 
     @property
     def group(self) -> Optional[Group]:
-        return self._data.get("_group")
+        value: Optional[Group] = self._data.get("_group")
+        return value
 
     @property
     def displayname(self) -> Optional[str]:
@@ -297,11 +301,13 @@ class GroupMember(Contact):
         if ctx is not None and ctx.use_friend_markname:
             friend = ctx.friend(self._data.get("id"))
             if friend is not None and friend.get("markname") is not None:
-                return friend.get("markname")
-        card = self._data.get("fullcard") or self._data.get("card")
+                markname: Optional[str] = friend.get("markname")
+                return markname
+        card: Optional[str] = self._data.get("fullcard") or self._data.get("card")
         if card:
             return card
-        return self._data.get("name")
+        name: Optional[str] = self._data.get("name")
+        return name
 
 
 class Discuss(_MemberList, Contact):
@@ -321,7 +327,8 @@ class DiscussMember(Contact):
 
     @property
     def discuss(self) -> Optional[Discuss]:
-        return self._data.get("_discuss")
+        value: Optional[Discuss] = self._data.get("_discuss")
+        return value
 
     @property
     def displayname(self) -> Optional[str]:
@@ -329,8 +336,10 @@ class DiscussMember(Contact):
         if ctx is not None:
             friend = ctx.friend(self._data.get("id"))
             if friend is not None and friend.get("markname") is not None:
-                return friend.get("markname")
-        return self._data.get("name")
+                markname: Optional[str] = friend.get("markname")
+                return markname
+        name: Optional[str] = self._data.get("name")
+        return name
 
     def to_json(self) -> Dict[str, Any]:
         out = Contact.to_json(self)
@@ -402,20 +411,22 @@ class Message:
 
     @property
     def class_(self) -> str:
-        return self._data["class"]
+        value: str = self._data["class"]
+        return value
 
     @property
     def from_(self) -> Optional[str]:
-        return self._data.get("from")
+        name: Optional[str] = self._data.get("from")
+        return name
 
     @property
     def is_send(self) -> bool:
-        return self._data["class"] == "send"
+        return bool(self._data["class"] == "send")
 
     @property
     def ok(self) -> bool:
         """True when a sent message completed with code 0."""
-        return self._data.get("code") == 0
+        return bool(self._data.get("code") == 0)
 
     def set_status(self, code: int, msg: str, info: str) -> None:
         self._data.update(code=code, msg=msg, info=info)
