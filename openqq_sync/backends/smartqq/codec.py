@@ -16,7 +16,7 @@ from __future__ import annotations
 import html
 import json
 import re
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple, overload
 
 from ...faces import EMOJI, EMOJI_PATTERN, FACES, UNKNOWN_FACE, face_parse, replace_comp_sign
 from ...faces import append_text as _append_text
@@ -65,6 +65,10 @@ def encode_content(segments: List[Segment], font: Optional[Dict[str, Any]] = Non
     return json.dumps(items, ensure_ascii=False, separators=(",", ":"))
 
 
+@overload
+def entity_decode(s: str) -> str: ...
+@overload
+def entity_decode(s: None) -> None: ...
 def entity_decode(s: Optional[str]) -> Optional[str]:
     """``&nbsp;`` to a space, then HTML entities (named and numeric) decoded (section 4)."""
     if s is None or not isinstance(s, str):
@@ -97,7 +101,7 @@ def _array_segment(item: List[Any]) -> Segment:
     if kind == "face":
         return _face_segment(arg)
     if kind == "cface" and isinstance(arg, dict):
-        seg = {"type": "cface", "content": PICTURE}
+        seg: Segment = {"type": "cface", "content": PICTURE}
         for key in ("name", "file_id", "key", "server"):
             seg[key] = arg.get(key)
         return seg
@@ -116,8 +120,7 @@ def decode_content(content: Any) -> Tuple[str, List[Segment]]:
     if not isinstance(content, list):
         content = [None, content] if isinstance(content, str) else []
     if len(content) == 1 and isinstance(content[0], list) and content[0][:1] == ["font"]:
-        segments = [_txt(PICTURE)]
-        return PICTURE, segments
+        return PICTURE, [_txt(PICTURE)]
     segments: List[Segment] = []
     for item in content[1:]:
         if isinstance(item, str):
@@ -130,6 +133,10 @@ def decode_content(content: Any) -> Tuple[str, List[Segment]]:
     return segments_text(segments), segments
 
 
+@overload
+def safe_truncate(s: str, length: int = 21) -> str: ...
+@overload
+def safe_truncate(s: None, length: int = 21) -> None: ...
 def safe_truncate(s: Optional[str], length: int = 21) -> Optional[str]:
     """Cut ``s`` to at most ``length`` UTF-8 bytes on a character boundary (section 4)."""
     if s is None or not isinstance(s, str):

@@ -36,9 +36,9 @@ __all__ = [
 Record = Dict[str, Any]
 
 DEFAULT_CATEGORY = "我的好友"
-CODE2STATE = {10: "online", 20: "offline", 30: "away", 40: "hidden", 50: "busy", 60: "callme",
+CODE2STATE: Dict[Optional[int], str] = {10: "online", 20: "offline", 30: "away", 40: "hidden", 50: "busy", 60: "callme",
               70: "silent"}
-CODE2CLIENT = {1: "pc", 21: "mobile", 24: "iphone", 41: "web"}
+CODE2CLIENT: Dict[Optional[int], str] = {1: "pc", 21: "mobile", 24: "iphone", 41: "web"}
 
 
 def code2state(code: Any) -> str:
@@ -239,7 +239,7 @@ def fetch_group_detail(t: Transport, creds: Credentials, code: Any, *, blocking:
     cut = t.config.group_member_card_cut_length
     cards = {c.get("muin"): c.get("card") for c in result.get("cards") or [] if isinstance(c, dict)}
     stats = _by(result.get("stats"), "uin")
-    members = []
+    members: List[Record] = []
     append = members.append
     states, clients = CODE2STATE, CODE2CLIENT
     intern = sys.intern

@@ -29,7 +29,7 @@ __all__ = ["bkn_of", "fetch_friends_ext", "fetch_groups_ext", "fetch_group_membe
 QUN = "http://qun.qq.com/cgi-bin/qun_mgr/"
 QINFO = "http://qinfo.clt.qq.com/cgi-bin/qun_info/"
 #: qun.qq.com's ``g`` in minfo's words; any other value (255: not given) says nothing.
-EXT_GENDER = {0: "male", 1: "female"}
+EXT_GENDER: Dict[Optional[int], str] = {0: "male", 1: "female"}
 _ROLES = (("join", "attend"), ("manage", "manage"), ("create", "create"))
 
 Record = Dict[str, Any]
@@ -104,9 +104,7 @@ def fetch_group_members_ext(t: Transport, group_uid: Any, user_uid: Any, *,
         raise ProtocolError(data.get("ec"), data, "member ext without a mems list")
     owner = str(data.get("owner"))
     admins = {str(a) for a in data.get("adm") or []}
-    cards = data.get("cards") if isinstance(data.get("cards"), dict) else {}
-    times = data.get("times") if isinstance(data.get("times"), dict) else {}
-    joins = data.get("join") if isinstance(data.get("join"), dict) else {}
+    cards, times, joins = _object(data.get("cards")), _object(data.get("times")), _object(data.get("join"))
     cut = t.config.group_member_card_cut_length
     out: List[Record] = []
     append = out.append
@@ -130,6 +128,11 @@ def fetch_group_members_ext(t: Transport, group_uid: Any, user_uid: Any, *,
             "sex": EXT_GENDER.get(m.get("g")) if type(m.get("g")) is int else None,
         })
     return out
+
+
+def _object(value: Any) -> Dict[str, Any]:
+    """``value`` when it is a JSON object, else an empty one."""
+    return value if isinstance(value, dict) else {}
 
 
 @functools.lru_cache(maxsize=1 << 12)

@@ -12,7 +12,7 @@ import logging
 import random
 import re
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from ...errors import AccountMismatch, ProtocolError, TransportError
 from ._wire import APPID, D1_WEB2, R_D, R_S, R_W, R_X, S_WEB2, r_form, unix_time
@@ -224,7 +224,7 @@ class LoginFlow:
         data = self.t.json("GET", url, referer=R_S, timeout=10, attempts=3)
         code = data.get("retcode") if isinstance(data, dict) else None
         result = data.get("result") if isinstance(data, dict) else None
-        vfwebqq = result.get("vfwebqq") if isinstance(result, dict) else None
+        vfwebqq: Optional[str] = result.get("vfwebqq") if isinstance(result, dict) else None
         if code != 0 or not vfwebqq:
             raise ProtocolError.for_retcode(code, data)
         self.vfwebqq = vfwebqq
@@ -304,7 +304,7 @@ class LoginFlow:
         self.ptwebqq = None
 
     @staticmethod
-    def _result(data: Any) -> dict:
+    def _result(data: Any) -> Dict[str, Any]:
         if not isinstance(data, dict):
             raise ProtocolError(None, data, "answer is not a JSON object")
         code = data.get("retcode")

@@ -19,12 +19,13 @@ import logging
 import socket
 import threading
 import weakref
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple, cast
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool
 
 from ...errors import AbortedError
 
@@ -80,7 +81,9 @@ class RoutingAdapter(HTTPAdapter):
 
     def get_connection_with_tls_context(self, request: requests.PreparedRequest, verify: Any,
                                         proxies: Any = None, cert: Any = None) -> Any:
-        pool = super().get_connection_with_tls_context(request, verify, proxies=proxies, cert=cert)
+        # requests hands out urllib3 HTTP(S)ConnectionPools; its stubs say the base class.
+        pool = cast(HTTPConnectionPool,
+                    super().get_connection_with_tls_context(request, verify, proxies=proxies, cert=cert))
         # Set before the pool's first connection is made (the pool is ours: one adapter per
         # Session), so every socket it opens is tracked for abort().
         pool.ConnectionCls = self._classes[pool.scheme]

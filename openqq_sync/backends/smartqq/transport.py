@@ -20,7 +20,7 @@ import os
 import re
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Tuple
 from urllib.parse import urlsplit
 
 import requests
@@ -100,7 +100,7 @@ class Transport:
         # Strong references: a Session dropped by its thread must still be closed by
         # close(), or its pooled keep-alive connection lingers until garbage collection.
         self._sessions: List[requests.Session] = []
-        self._env_settings: Dict[Any, Dict[str, Any]] = {}
+        self._env_settings: Dict[Tuple[str, str, bool], Mapping[str, Any]] = {}
 
     # --- sessions ----------------------------------------------------------------------
     def new_session(self) -> requests.Session:
@@ -277,7 +277,8 @@ class Transport:
         if not found:
             return None
         found.sort(key=lambda c: (c.domain.lstrip("."), c.path))
-        return found[0].value
+        value: Optional[str] = found[0].value  # http.cookiejar.Cookie.value
+        return value
 
     def set_cookie(self, name: str, value: str, domain: str, path: str = "/") -> None:
         """Add (or replace) a domain cookie, as the client itself does in 5.10/5.16/7.2."""
@@ -317,7 +318,8 @@ class Transport:
                 expires = rec.get("expires")
                 if expires is not None and expires <= now:
                     continue
-                cookie = create_cookie(rec["name"], rec["value"], domain=rec.get("domain", ""),
+                # types-requests leaves create_cookie unannotated.
+                cookie = create_cookie(rec["name"], rec["value"], domain=rec.get("domain", ""),  # type: ignore[no-untyped-call]
                                        path=rec.get("path", "/"), expires=expires,
                                        secure=bool(rec.get("secure")))
                 if rec.get("host_only"):
