@@ -14,7 +14,7 @@ their Host alone. Everything here reads a WSGI environ, so any framework can use
 from __future__ import annotations
 
 import ipaddress
-from typing import Any, Iterable, Mapping, Optional, Tuple
+from typing import Any, Dict, Iterable, Mapping, Optional, Tuple
 from urllib.parse import urlsplit
 
 ALLOWED_HOSTS_OPTION = "--allowed-hosts"
@@ -34,7 +34,7 @@ class Refusal(Exception):
         self.status = status
         self.option = option
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> Dict[str, Any]:
         return {"code": 403, "status": self.status, "option": self.option}
 
 

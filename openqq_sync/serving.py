@@ -58,7 +58,8 @@ class WsgiServer:
         try:
             # poll(), not select(): hundreds of held long-polls pass select()'s fd limit. A
             # short poll timeout: closing its sockets from another thread does not wake it.
-            self._server = waitress.create_server(app, map=self._map, sockets=[sock],
+            # types-waitress declares create_server only in waitress.server, which waitress re-exports.
+            self._server = waitress.create_server(app, map=self._map, sockets=[sock],  # type: ignore[attr-defined]
                                                   asyncore_use_poll=True, asyncore_loop_timeout=0.1,
                                                   **adjustments)
         except BaseException:

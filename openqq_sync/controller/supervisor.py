@@ -99,7 +99,7 @@ class Account:
     pid: int = 0
     token: str = ""
     start_time: int = 0
-    proc: Optional[subprocess.Popen] = None  # None for a client taken back after a restart
+    proc: Optional[subprocess.Popen[bytes]] = None  # None for a client taken back after a restart
     running_since: float = 0.0               # monotonic, for the backoff reset
     backoff: float = BACKOFF_FIRST
     restart_at: Optional[float] = None       # monotonic time of the next start when dead

@@ -31,6 +31,8 @@ import threading
 import time
 from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
 
+from ..config import Config
+
 log = logging.getLogger(__name__)
 
 Item = Dict[str, Any]
@@ -43,7 +45,7 @@ GONE_POLL = 1.0
 FREE_THREADS = 8
 
 
-def waiter_cap(config: Any) -> int:
+def waiter_cap(config: Config) -> int:
     """The waiters allowed: ``config.max_event_waiters``, lowered so that a pool of
     ``config.threads`` keeps :data:`FREE_THREADS` threads for every other route."""
     return max(1, min(config.max_event_waiters, config.threads - FREE_THREADS))

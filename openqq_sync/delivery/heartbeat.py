@@ -162,7 +162,8 @@ class Heartbeat:
         """Seconds to wait before the next call: ``interval``, doubled per failure, capped."""
         if not self.failures:
             return self.interval
-        return min(self.interval * (2 ** min(self.failures, 16)), max(self.interval, MAX_BACKOFF))
+        backoff: float = self.interval * (2 ** min(self.failures, 16))
+        return min(backoff, max(self.interval, MAX_BACKOFF))
 
     def run_once(self) -> bool:
         """One heartbeat: GET poll_api, follow an allowed redirect. True unless it failed."""
