@@ -25,6 +25,7 @@ Change = Tuple[str, Dict[str, Any]]
 
 Record = Mapping[str, Any]
 _C = TypeVar("_C", bound=Contact)
+_T = TypeVar("_T")
 
 UNKNOWN_NAME = "昵称未知"
 STRANGER_CATEGORY = "陌生人"
@@ -75,7 +76,7 @@ def _indexed_key(criteria: Mapping[str, Any]) -> Optional[str]:
     return None
 
 
-def first(found: Optional[Iterable[Any]]) -> Any:
+def first(found: Optional[Iterable[_T]]) -> Optional[_T]:
     """The first of ``found`` (None when empty or None)."""
     for obj in found or ():
         return obj
@@ -181,21 +182,24 @@ class ContactStore:
         key = _indexed_key(criteria)
         if key is None:
             return first(self.search_friends(**criteria))
-        return self._find("friends", key, criteria, ())
+        friend: Optional[Friend] = self._find("friends", key, criteria, ())
+        return friend
 
     def find_group(self, **criteria: Any) -> Optional[Group]:
         """The first of ``search_groups(**criteria)`` (``member`` ignored), or None; see find_friend."""
         key = _indexed_key(criteria)
         if key is None:
             return first(self.search_groups(**criteria))
-        return self._find("groups", key, criteria, ("member",))
+        group: Optional[Group] = self._find("groups", key, criteria, ("member",))
+        return group
 
     def find_discuss(self, **criteria: Any) -> Optional[Discuss]:
         """The first of ``search_discusses(**criteria)`` (``member`` ignored), or None; see find_friend."""
         key = _indexed_key(criteria)
         if key is None:
             return first(self.search_discusses(**criteria))
-        return self._find("discusses", key, criteria, ("member",))
+        discuss: Optional[Discuss] = self._find("discusses", key, criteria, ("member",))
+        return discuss
 
     def _find(self, kind: str, key: str, criteria: Dict[str, Any], ignored: Tuple[str, ...]) -> Any:
         entry = self._indexes.get(kind)
@@ -217,8 +221,9 @@ class ContactStore:
         # an index filed late under an older version is only rebuilt once more.
         with self._lock:
             version = self._version
-            objects = list({"friends": self._friends, "groups": self._groups,
-                            "discusses": self._discusses}[kind].values())
+            lists: Dict[str, Mapping[str, Contact]] = {"friends": self._friends, "groups": self._groups,
+                                                "discusses": self._discusses}
+            objects = list(lists[kind].values())
         entry = (version, _build_index(objects))
         self._indexes[kind] = entry
         return entry
@@ -323,7 +328,8 @@ class ContactStore:
         current = {_key(m.get("id")): m for m in owner.members}
 
         def build(record: Record) -> _C:
-            return self._build_members(owner, (record,), make, link).popitem()[1]
+            member: _C = self._build_members(owner, (record,), make, link).popitem()[1]
+            return member
 
         merged, changes, _ = self._diff(current, records, build, "member")
         # _diff names the payload "member"; the signals also carry the owner.
@@ -346,7 +352,8 @@ class ContactStore:
         # Texts that repeat across the members (sex, state...) arrive shared by the
         # fetchers (protocol/contacts.py), which know which fields are the service's text.
         for record in records:
-            data = record if owned else dict(record)
+            # An owned record is the fetcher's own dict, given up to the member object.
+            data = cast(Dict[str, Any], record) if owned else dict(record)
             data[link] = owner
             key = data.get("id")
             out[key if type(key) is int else _key(key)] = new(data, self)
