@@ -21,7 +21,7 @@ import dataclasses
 import json
 import os
 import sys
-from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Set, Tuple
 
 from .config import Config
 
@@ -69,7 +69,7 @@ HELP = {
 }
 
 
-def _fields() -> Dict[str, dataclasses.Field]:
+def _fields() -> Dict[str, dataclasses.Field[Any]]:
     return {f.name: f for f in dataclasses.fields(Config)}
 
 
@@ -118,6 +118,7 @@ def _key(raw: str) -> str:
 
 def read_file(path: str) -> Dict[str, Any]:
     """The options in a JSON or INI config file, converted. :raises ValueError: bad file or key."""
+    items: Iterable[Tuple[str, Any]]
     if path.lower().endswith(".json"):
         with open(path, encoding="utf-8") as fh:
             data = json.load(fh)

@@ -15,7 +15,7 @@ import signal
 import sys
 import threading
 import urllib.parse
-from typing import Any, Callable, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from . import cli, signals
 from .config import Config
@@ -88,7 +88,7 @@ def setup_logging(config: Config) -> None:
     show.setLevel(level)
 
 
-def _configure(args: argparse.Namespace, base: Optional[dict] = None) -> Optional[Config]:
+def _configure(args: argparse.Namespace, base: Optional[Dict[str, Any]] = None) -> Optional[Config]:
     try:
         config, _ = cli.load(args, base=base)
     except (OSError, ValueError) as e:
@@ -145,7 +145,7 @@ def serve(config: Config, *, _installed: Optional[Callable[[Any], None]] = None)
 
     client = Client(config)
     delivery = Delivery(client, config).start()
-    holder: dict = {}
+    holder: Dict[str, ApiServer] = {}
 
     def shutdown() -> None:
         # Non-blocking: wake check_event waiters, then let the serving loop end.

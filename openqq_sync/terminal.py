@@ -35,7 +35,7 @@ _LABELS = {
 
 
 def _label(msg: Any) -> str:
-    kind = msg.get("type")
+    kind: str = msg.get("type")
     if kind == "sess_message":
         return "讨论组临时消息" if msg.get("via") == "discuss" else "群临时消息"
     return _LABELS.get(kind, kind)

@@ -25,7 +25,7 @@ import http.client
 import json
 import logging
 import re
-from typing import Any, Dict, Iterable, Optional
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 from urllib.parse import quote, urlsplit
 
 from flask import Flask, Response, request
@@ -73,7 +73,7 @@ def token_ok(token: str) -> bool:
     return matched
 
 
-def _header_readings(text: str) -> list:
+def _header_readings(text: str) -> List[bytes]:
     # WSGI gives header bytes decoded as latin-1: UTF-8 senders meant those bytes, latin-1
     # senders meant the characters.
     try:
@@ -90,7 +90,7 @@ def strip_query(raw: bytes) -> bytes:
     return _UNSAFE.sub(lambda m: b"%%%02X" % m.group()[0], kept)
 
 
-def client_options(params: Iterable[tuple]) -> Dict[str, str]:
+def client_options(params: Iterable[Tuple[str, str]]) -> Dict[str, str]:
     """The per-client options in start_client's parameters, checked.
 
     Unknown names are ignored, as the original passed them on to a client that ignored
@@ -158,7 +158,7 @@ def create_controller_app(supervisor: Supervisor, files: Files, *, token: Option
         if not valid_name(name):
             return answer({"code": 1, "status": "client name invalid", "client": name})
         try:
-            opts = client_options(request.values.items(multi=False))
+            opts = client_options(request.values.items())  # the first value of each name
         except ValueError as e:
             return answer({"code": 3, "status": "failure", "client": name, "reason": str(e)})
         return answer(supervisor.start_client(name, opts))

@@ -29,7 +29,7 @@ import signal
 import sys
 import threading
 import urllib.parse
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
 
 from .. import cli as options
 from ..config import Config
@@ -46,7 +46,7 @@ NOT_FOR_CLIENTS = frozenset({"host", "port", "token", "allow_no_token", "allowed
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
-    p = sub.add_parser("controller", conflict_handler="resolve",
+    p: argparse.ArgumentParser = sub.add_parser("controller", conflict_handler="resolve",
                        help="many accounts: the original's Controller API on port 4000",
                        description="Serve the Controller API (start_client, stop_client, check_client, "
                                    "get_qrcode, and every single-account route with client=NAME), one "
@@ -103,7 +103,7 @@ def load(args: argparse.Namespace,
     env = dict(os.environ if env is None else env)
     own: Dict[str, Any] = {k: v[0] for k, v in OWN.items()}
     base: Dict[str, Any] = dict(DEFAULTS)
-    from_file: set = set()
+    from_file: Set[str] = set()
     path = getattr(args, "config", None) or env.pop(options.ENV_PREFIX + "CONFIG", None)
     if path:
         for key, value in _file_items(path).items():

@@ -23,6 +23,7 @@ What is dropped (queue full, retry window over, stop deadline) is logged with co
 from __future__ import annotations
 
 import collections
+import functools
 import hashlib
 import hmac
 import json
@@ -174,7 +175,7 @@ class PostApiReporter:
             conn = Connection.for_url(self.url, timeout=self.timeout, max_answer=self.max_answer)
             self._conns.append(conn)
             self._threads.append(_threads.spawn(self.account, f"post-api-{n + 1}",
-                                                lambda ready, n=n, conn=conn: self._run(n, conn, ready)))
+                                                functools.partial(self._run, n, conn)))
 
     def stop(self, drain_timeout: float = 5.0) -> None:
         """Deliver what is queued for up to ``drain_timeout`` s, then give up; joins the workers.

@@ -36,7 +36,7 @@ def _seconds(text: str) -> float:
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
     """Register the ``sandbox`` subcommand on ``sub`` (an argparse subparsers object)."""
-    p = sub.add_parser("sandbox", help="run the SmartQQ sandbox server",
+    p: argparse.ArgumentParser = sub.add_parser("sandbox", help="run the SmartQQ sandbox server",
                        description="Run a SmartQQ-compatible sandbox server with a seeded world. "
                                    "Control API under /sandbox/ (see the README, section The SmartQQ sandbox).")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")

@@ -236,6 +236,7 @@ def send_discuss_message(api: Api, params: Dict[str, str]) -> Any:
 @route("/openqq/send_sess_message")
 def send_sess_message(api: Api, params: Dict[str, str]) -> Any:
     member_keys = {"uid": params.get("uid"), "id": params.get("id")}
+    member: Optional[Contact]
     if params.get("group_id") or params.get("group_uid"):
         group = _lookup.find_group(api.client, id=params.get("group_id"), uid=params.get("group_uid"))
         member = None
