@@ -28,13 +28,18 @@ class ApiServer(WsgiServer):
     """
 
     def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 5000, threads: int = 132,
-                 name: str = "openqq-http") -> None:
+                 name: str = "openqq-http", idle_timeout: float = 30.0,
+                 connection_limit: int = 1000) -> None:
         self._api = getattr(app, "extensions", {}).get("openqq_sync")
+        # waitress closes a connection with no request running (idle, or a request head or
+        # body still incomplete) after channel_timeout, checked every cleanup_interval.
+        timeout = max(1, int(round(idle_timeout)))
         super().__init__(
             app, host=host, port=port, name=name, threads=max(4, threads), ident=SERVER_IDENT,
-            expose_tracebacks=False, channel_timeout=180,
+            expose_tracebacks=False, channel_timeout=timeout,
+            cleanup_interval=max(1, min(30, timeout // 2)),
             # Every held check_event is a connection; those past the cap are answered at once.
-            connection_limit=max(1000, threads * 4),
+            connection_limit=max(connection_limit, threads + 8),
             # One request read ahead lets waitress see a caller hang up while its check_event
             # waits (environ["waitress.client_disconnected"]).
             channel_request_lookahead=1,
