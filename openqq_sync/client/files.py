@@ -144,8 +144,11 @@ def write_private(path: str, data: bytes) -> None:
 
 
 def remove_quietly(path: str) -> bool:
-    """Delete ``path`` if it exists; True if a file was removed."""
+    """Delete our own file ``path`` if it exists; True if a file was removed. Another
+    user's file, a symlink or a non-regular file is left alone (logged)."""
     try:
+        if not check_file(path):
+            return False
         os.unlink(path)
         return True
     except FileNotFoundError:
