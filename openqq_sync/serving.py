@@ -42,8 +42,6 @@ class QuietLog(logging.Filter):
         self.suppressed = 0
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno < logging.WARNING and not record.exc_info:
-            return True
         now = time.monotonic()
         with self._lock:
             if now - self._start >= self.window:
