@@ -11,6 +11,10 @@ The config file is JSON (``*.json``: one flat object) or INI (anything else: opt
 ``[openqq]`` section), keys spelt as the option names (``post_api`` or ``post-api``).
 Text values are converted by the field's type: booleans accept 1/0, true/false, yes/no,
 on/off; lists are comma-separated.
+
+Secrets (``token``, ``post_secret``) also come from a file: ``--token-file PATH`` or
+``OPENQQ_TOKEN_FILE`` (the file's text, one trailing newline dropped). A flag's value is seen by
+every local user (``ps``); the environment, the config file or a secret file are not.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Set, Tuple
 from .config import Config
 
 ENV_PREFIX = "OPENQQ_"
+#: Options that may also be read from a file (``--NAME-file``, ``OPENQQ_NAME_FILE``).
+SECRETS = ("token", "post_secret")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -34,7 +40,8 @@ HELP = {
     "host": "address the API listens on (default 127.0.0.1; others need --token or --allow-no-token)",
     "port": "API port (default 5000)",
     "account": "local name of the account; names the files in --tmpdir (default: default)",
-    "tmpdir": "where cookie, pid, QR and state files live (default: the system temp dir)",
+    "tmpdir": "where cookie, pid, QR and state files live (default: a directory of this user alone, "
+              "$XDG_RUNTIME_DIR/openqq or <system temp dir>/openqq-<uid>, created 0700)",
     "backend": "the protocol behind the API: smartqq (default; others register in openqq_sync.backends)",
     "server": "SmartQQ server to use instead of the real hosts, e.g. a sandbox URL",
     "post_api": "URL that receives every message and event as a JSON POST",
@@ -49,15 +56,21 @@ HELP = {
     "send_interval": "seconds between two sends (default 3)",
     "send_timeout": "longest a sync API send waits for its result (default 60)",
     "update_interval": "seconds between contact refreshes (default 600)",
+    "idle_timeout": "seconds an idle or incomplete HTTP connection is kept open (default 30)",
+    "connection_limit": "open HTTP connections at most; past it new ones wait (default 1000)",
+    "send_queue_size": "sends waiting at once; more answer code 429 'send queue full' (default 1000)",
+    "max_message_length": "characters of one sent message; longer answers 400 'content too long' (default 16384)",
     "threads": "HTTP worker threads; each waiting check_event holds one (default 132)",
     "max_event_waiters": "check_event calls held at once; more answer at once (default 100)",
-    "token": "API token: every call needs 'Authorization: Bearer TOKEN' or access_token=TOKEN",
+    "token": "API token: every call needs 'Authorization: Bearer TOKEN' or access_token=TOKEN; "
+             "other users see flags in ps, so prefer OPENQQ_TOKEN, the config file or --token-file",
     "allow_no_token": "allow listening on a non-loopback address without --token",
     "allowed_hosts": "comma-separated Host names the API answers besides loopback ones (needed "
                      "without --token behind a proxy or on another address; '*' for any)",
     "cors_origins": "comma-separated origins (https://app.example) whose web pages may call the API "
                     "and read its answers; '*' for every page, as the original (see docs/security.md)",
-    "post_secret": "sign post_api requests (X-Signature, X-Openqq-Signature-256) with this key",
+    "post_secret": "sign post_api requests (X-Signature, X-Openqq-Signature-256) with this key; "
+                   "prefer OPENQQ_POST_SECRET, the config file or --post-secret-file (flags show in ps)",
     "post_api_retry_window": "seconds a failed post_api delivery is retried (default 600)",
     "post_api_workers": "post_api connections, hence late answers awaited at once (default 4)",
     "max_answer_size": "bytes of a post_api or poll_api answer read at most (default 1048576)",
@@ -159,6 +172,10 @@ def add_flags(parser: argparse.ArgumentParser) -> None:
             group.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=None, help=text)
         else:
             group.add_argument(flag, dest=name, default=None, metavar=name.upper(), help=text)
+        if name in SECRETS:
+            group.add_argument(flag + "-file", dest=name + "_file", default=None, metavar="PATH",
+                               help=f"read --{name.replace('_', '-')} from this file "
+                                    f"(or {ENV_PREFIX}{name.upper()}_FILE)")
 
 
 def load(args: argparse.Namespace, env: Optional[Mapping[str, str]] = None,
@@ -184,7 +201,29 @@ def load(args: argparse.Namespace, env: Optional[Mapping[str, str]] = None,
         if raw is not None:
             values[name] = convert(name, raw)
             explicit.add(name)
+    for name in SECRETS:
+        secret_path = getattr(args, name + "_file", None) or env.get(f"{ENV_PREFIX}{name.upper()}_FILE")
+        if secret_path and getattr(args, name, None) is None:
+            values[name] = read_secret(secret_path, name)
+            explicit.add(name)
     return Config(**values), explicit
+
+
+def read_secret(path: str, name: str) -> str:
+    """The secret in file ``path``: its UTF-8 text without one trailing newline.
+
+    :raises ValueError: unreadable or empty (the message names the option).
+    """
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except (OSError, UnicodeDecodeError) as e:
+        raise ValueError(f"option {name}_file: cannot read {path}: {e}") from None
+    text = text[:-1] if text.endswith("\n") else text
+    text = text[:-1] if text.endswith("\r") else text
+    if not text:
+        raise ValueError(f"option {name}_file: {path} is empty")
+    return text
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -24,13 +24,28 @@ DEFAULT_POST_EVENT_LIST = [
 MEMBER_LOADS = ("login", "background")
 
 
+def default_tmpdir() -> str:
+    """This user's own directory: ``$XDG_RUNTIME_DIR/openqq`` when that runtime directory
+    exists and is ours, else ``<system temp dir>/openqq-<uid>``."""
+    uid = os.geteuid() if hasattr(os, "geteuid") else -1
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime and os.path.isabs(runtime):
+        try:
+            st = os.stat(runtime)
+        except OSError:
+            st = None
+        if st is not None and st.st_uid == uid and not st.st_mode & 0o077:
+            return os.path.join(runtime, "openqq")
+    return os.path.join(tempfile.gettempdir(), f"openqq-{uid}" if uid >= 0 else "openqq")
+
+
 @dataclass(frozen=True)
 class Config:
     # --- account and files -------------------------------------------------------------
     account: str = "default"
     # --- which protocol: "smartqq" (built in); others register in openqq_sync.backends --
     backend: str = "smartqq"
-    tmpdir: str = field(default_factory=tempfile.gettempdir)
+    tmpdir: str = field(default_factory=default_tmpdir)
     keep_cookie: bool = True
     # --- where SmartQQ lives: None = the real hosts; "http://127.0.0.1:9000" = a sandbox --
     server: Optional[str] = None
@@ -55,6 +70,8 @@ class Config:
     send_interval: float = 3.0
     msg_ttl: int = 3
     send_timeout: float = 60.0                 # longest an API send waits for its result
+    send_queue_size: int = 1000                # sends waiting at once; more are refused
+    max_message_length: int = 16384            # characters of one sent message; longer is refused
     ignore_send_retcode: List[int] = field(default_factory=lambda: [1202, 100100])
     send_failure_count_max: int = 5
     default_send_real_comp_sign: bool = False
@@ -76,6 +93,8 @@ class Config:
     host: str = "127.0.0.1"
     port: int = 5000
     threads: int = 132                         # waitress pool: max_event_waiters + 32 for other calls
+    idle_timeout: float = 30.0                 # seconds an idle or incomplete connection is kept
+    connection_limit: int = 1000               # open connections; past it new ones wait
     max_event_waiters: int = 100               # held check_event calls; past it they answer at once
     post_api: Optional[str] = None
     post_event: bool = True
@@ -122,11 +141,12 @@ class Config:
         from . import backends  # here, not at the top: backends imports this module's users
         if self.backend not in backends.names():
             raise ValueError(f"unknown backend {self.backend!r} (known: {', '.join(backends.names())})")
-        for name in ("member_fetch_workers", "msg_ttl", "qrcode_count_max", "threads"):
+        for name in ("member_fetch_workers", "msg_ttl", "qrcode_count_max", "threads", "send_queue_size",
+                     "max_message_length", "connection_limit"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, not {getattr(self, name)!r}")
         for name in ("send_interval", "update_interval", "qrcode_poll_interval", "poll_retry_max_delay",
-                     "ua_connect_timeout", "ua_request_timeout", "send_timeout"):
+                     "ua_connect_timeout", "ua_request_timeout", "send_timeout", "idle_timeout"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative, not {getattr(self, name)!r}")
 

@@ -157,7 +157,8 @@ def serve(config: Config, *, _installed: Optional[Callable[[Any], None]] = None)
     app = create_app(client, config, delivery=delivery, on_stop=shutdown)
     try:
         server = ApiServer(app, host=config.host, port=config.port, threads=config.threads,
-                           name=f"openqq-{config.account}-http")
+                           name=f"openqq-{config.account}-http", idle_timeout=config.idle_timeout,
+                           connection_limit=config.connection_limit)
     except (OSError, ValueError) as e:   # ValueError: waitress cannot resolve the host
         print(f"openqq: cannot listen on {config.host}:{config.port}: {e}", file=sys.stderr)
         delivery.stop(0)
@@ -192,7 +193,7 @@ def serve(config: Config, *, _installed: Optional[Callable[[Any], None]] = None)
     try:
         try:
             client.start()
-        except RuntimeError as e:
+        except (RuntimeError, OSError) as e:   # OSError: an unsafe or unusable tmpdir
             print(f"openqq: {e}", file=sys.stderr)
             return 1
         if heartbeat is not None:

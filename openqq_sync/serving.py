@@ -22,6 +22,58 @@ import waitress
 log = logging.getLogger(__name__)
 
 
+class QuietLog(logging.Filter):
+    """One line per record, at most ``burst`` per ``window`` seconds, for loggers that a
+    malformed or hostile request can make speak (waitress's, the API's error log): a
+    traceback is cut to its last line, the lines over the budget are counted and the count
+    is told with the next line let through.
+
+    :param keep_tracebacks: keep the traceback of the lines let through (our own bugs).
+    """
+
+    def __init__(self, *, burst: int = 20, window: float = 60.0, keep_tracebacks: bool = False) -> None:
+        super().__init__()
+        self.burst = burst
+        self.window = window
+        self.keep_tracebacks = keep_tracebacks
+        self._lock = threading.Lock()
+        self._start = float("-inf")
+        self._count = 0
+        self.suppressed = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            if now - self._start >= self.window:
+                self._start, self._count = now, 0
+            self._count += 1
+            if self._count > self.burst:
+                self.suppressed += 1
+                return False
+            told, self.suppressed = self.suppressed, 0
+        if record.exc_info and not self.keep_tracebacks:
+            error = record.exc_info[1]
+            record.msg = "%s (%s: %s)" % (record.getMessage(), type(error).__name__, error)
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        if told:
+            record.msg = "%s [%d similar line(s) suppressed]" % (record.getMessage(), told)
+            record.args = None
+        return True
+
+
+_quiet_lock = threading.Lock()
+
+
+def quiet_logger(name: str, **options: Any) -> None:
+    """Put one :class:`QuietLog` on logger ``name`` (idempotent)."""
+    logger = logging.getLogger(name)
+    with _quiet_lock:
+        if not any(isinstance(f, QuietLog) for f in logger.filters):
+            logger.addFilter(QuietLog(**options))
+
+
 def bind(host: str, port: int) -> socket.socket:
     """A socket bound to ``(host, port)`` (not listening yet): a failed bind raises here,
     before waitress starts any worker thread.
@@ -53,6 +105,9 @@ class WsgiServer:
 
     def __init__(self, app: Any, *, host: str, port: int, name: str, **adjustments: Any) -> None:
         self.name = name
+        # Filters apply to the logger they are on, not its children: both of waitress's.
+        for logger_name in ("waitress", "waitress.queue"):
+            quiet_logger(logger_name)
         sock = bind(host, port)
         self._map: Dict[int, Any] = {}
         try:

@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 __all__ = ["Client", "SendHandle", "ClientState"]
 
 MIN_SHUTUP_SECONDS = 60
+MAX_SHUTUP_SECONDS = 30 * 24 * 3600   # QQ's own limit, 30 days
 
 
 class Client:
@@ -144,7 +145,7 @@ class Client:
                 raise RuntimeError("this Client was already started")
             self._started = True
         config = self.config
-        os.makedirs(config.tmpdir, exist_ok=True)
+        files.ensure_tmpdir(config.tmpdir, private=config.tmpdir == files.default_tmpdir())
         files.claim_pid_file(config.pid_path, self.pid)
         self._pid_claimed = True
         self.starttime = int(time.time())
@@ -245,6 +246,8 @@ class Client:
         if self._rt.state != ClientState.RUNNING:
             raise RuntimeError(f"cannot send: the client is {self.state}, not running")
         text = str(content)
+        if len(text) > self.config.max_message_length:
+            raise ValueError("content too long")
         if not self.config.default_send_real_comp_sign:
             text = replace_comp_sign(text)
         user = self.contacts.user
@@ -257,7 +260,8 @@ class Client:
         return self._sender.submit(msg)
 
     def send_friend_message(self, friend: Friend, content: Any, from_: str = "code") -> SendHandle:
-        """Queue a message to a friend. :raises ValueError: empty content.
+        """Queue a message to a friend. :raises ValueError: empty content, or longer than
+        ``max_message_length``. :raises SendQueueFull: ``send_queue_size`` sends wait.
         :raises RuntimeError: not running (nothing queued)."""
         return self._new_send("friend_message", content, from_, receiver_id=friend.get("id"),
                               receiver=friend)
@@ -318,8 +322,9 @@ class Client:
 
     def shutup_group_member(self, group: Group, members: Sequence[GroupMember], seconds: int) -> bool:
         """Mute members for ``seconds`` (at least 60). Blocking; True on success."""
-        if int(seconds) < MIN_SHUTUP_SECONDS:
-            self.log.error("shutup: %s s is too short (at least %d)", seconds, MIN_SHUTUP_SECONDS)
+        if not MIN_SHUTUP_SECONDS <= int(seconds) <= MAX_SHUTUP_SECONDS:
+            self.log.error("shutup: %s s is out of range (%d to %d)", seconds, MIN_SHUTUP_SECONDS,
+                           MAX_SHUTUP_SECONDS)
             return False
         members = list(members)
         if not self._admin_allowed("shutup", group, members):

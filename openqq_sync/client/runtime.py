@@ -125,8 +125,10 @@ class Runtime:
         try:
             files.save_qrcode(path, png)
         except OSError as e:
-            log.warning("could not save the QR code to %s: %s", path, e)
-        log.info("QR code saved to %s: scan it with the QQ mobile app", path)
+            log.warning("could not save the QR code to %s: %s; do NOT scan that file, "
+                        "use the terminal, get_qrcode or the console", path, e)
+        else:
+            log.info("QR code saved to %s: scan it with the QQ mobile app", path)
         if self.config.show_qrcode:
             text = terminal.render_qrcode(png)
             if text:

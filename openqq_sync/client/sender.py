@@ -33,6 +33,10 @@ FAIL_NETWORK = (-1, "发送失败", "数据格式错误")
 FAIL_STOPPED = (-5, "发送失败", "客户端已停止")
 
 
+class SendQueueFull(RuntimeError):
+    """``send_queue_size`` sends already wait: this one was not queued."""
+
+
 class SendHandle:
     """The result of one send: ``wait(timeout)`` returns the completed :class:`Message`.
 
@@ -101,14 +105,27 @@ class Sender:
         self._rt = rt
         # SimpleQueue: put and get are single C calls (Queue runs two Conditions in Python).
         self._queue: "queue.SimpleQueue[Optional[SendHandle]]" = queue.SimpleQueue()
+        # Sends queued and not yet final (a retry stays counted), bounded by send_queue_size.
+        self._waiting = 0
+        self._waiting_lock = threading.Lock()
         self._last_dispatch = 0.0
         self._failures = 0
 
     # -- producer side (any thread) ---------------------------------------------------------
     def submit(self, msg: Message) -> SendHandle:
+        """Queue ``msg``. :raises SendQueueFull: ``send_queue_size`` sends already wait."""
+        limit = self._rt.config.send_queue_size
+        with self._waiting_lock:
+            if self._waiting >= limit:
+                raise SendQueueFull(f"send queue full ({limit} sends waiting)")
+            self._waiting += 1
         handle = SendHandle(msg)
         self._queue.put(handle)
         return handle
+
+    def _done(self) -> None:
+        with self._waiting_lock:
+            self._waiting -= 1
 
     def wake(self) -> None:
         """Unblock ``run`` so it sees the stop Event (one sentinel; house style T1)."""
@@ -142,6 +159,7 @@ class Sender:
             if handle is not None and not handle.done():
                 handle.msg.set_status(*FAIL_STOPPED)
                 handle._complete()
+                self._done()
                 cancelled += 1
         if cancelled:
             log.info("cancelled %d queued send(s) on stop", cancelled)
@@ -187,5 +205,6 @@ class Sender:
                 log.warning("%d consecutive send failures: asking for a relogin", self._failures)
                 self._failures = 0
                 self._rt.request_relogin(logout=False)
+        self._done()
         self._rt.emit(signals.send_message, msg=msg)
         handle._complete()

@@ -15,6 +15,8 @@ from typing import Any, Dict, Optional, Tuple
 
 from .. import threads as _threads
 from ..client import contacts as _lookup
+from ..client.client import MAX_SHUTUP_SECONDS
+from ..client.sender import SendQueueFull
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +79,10 @@ class ReplyActions:
             reply = str(reply)
         if isinstance(reply, str) and reply != "":
             # The reply goes through the sender queue; its result shows up as send_message.
-            msg.reply(reply)
+            try:
+                msg.reply(reply)
+            except (ValueError, SendQueueFull) as e:   # too long, or the queue is full
+                log.warning("post_api answer: reply not sent: %s", e)
         if _truthy(answer.get("shutup")):
             self._shutup_sender(msg, answer.get("shutup_time"))
 
@@ -90,8 +95,9 @@ class ReplyActions:
         except (TypeError, ValueError):
             log.warning("post_api answer: shutup_time %r is not a number", shutup_time)
             return
-        if seconds < 60:
-            log.warning("post_api answer: shutup_time %d s is below the 60 s minimum; ignored", seconds)
+        if not 60 <= seconds <= MAX_SHUTUP_SECONDS:
+            log.warning("post_api answer: shutup_time %d s is outside 60 to %d s; ignored", seconds,
+                        MAX_SHUTUP_SECONDS)
             return
         group = getattr(msg, "group", None) or _lookup.find_group(self.client, id=data.get("group_id"))
         if group is None:

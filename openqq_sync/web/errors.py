@@ -14,15 +14,19 @@ from flask import Response
 from werkzeug.exceptions import HTTPException
 
 from ..client.contacts import state_name
+from ..serving import quiet_logger
 from .http import api_not_found, json_response
 
 log = logging.getLogger(__name__)
+# A request that trips a bug could repeat it at will: its traceback is logged, a few a minute.
+quiet_logger(__name__, keep_tracebacks=True)
 
 #: Codes this implementation adds to the original's (documented in README.md, "The Openqq HTTP API").
 NOT_RUNNING = 503     # the client is not in state "running" yet (or any more)
 BAD_REQUEST = 400     # unreadable parameters; also the original's "shutup time" error
 AUTH_FAILURE = -6     # the original's auth failure code
 SEND_TIMEOUT = -7     # a sync send got no result within send_timeout
+SEND_QUEUE_FULL = 429  # --send-queue-size sends already wait; HTTP 429 as well
 INTERNAL = 500
 
 

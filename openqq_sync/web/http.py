@@ -135,7 +135,7 @@ def collect(req: Request) -> Dict[str, str]:
         if raw.strip():
             try:
                 body = json.loads(raw.decode("utf-8"))
-            except (UnicodeDecodeError, ValueError):
+            except (UnicodeDecodeError, ValueError, RecursionError):   # RecursionError: nested too deep
                 raise errors.ApiError(errors.BAD_REQUEST, "invalid JSON body", http_status=400) from None
             if not isinstance(body, dict):
                 raise errors.ApiError(errors.BAD_REQUEST, "JSON body must be an object", http_status=400)

@@ -44,9 +44,11 @@ ERROR_CODES = {
     105: "neither group nor discuss given (send_sess_message)",
     200: "member id empty (kick/shutup)",
     201: "kick/shutup failed",
-    400: "bad request: unreadable parameters, empty content, shutup time missing or < 60",
+    400: "bad request: unreadable parameters, empty or too long content, shutup time missing, "
+         "< 60 or > 2592000",
     404: "no QR code: the client is not scanning (get_qrcode, HTTP 404)",
     413: "request body over 1 MB (HTTP 413)",
+    429: "send queue full: send_queue_size sends already wait (HTTP 429)",
     500: "internal error (HTTP 500; never a traceback)",
     503: "client not running yet (or any more); the answer carries its state",
 }

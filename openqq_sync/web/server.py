@@ -8,11 +8,39 @@ threads every other route needs; past the cap check_event answers at once
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from ..serving import WsgiServer
 
 SERVER_IDENT = "openqq-sync"
+#: Descriptors besides the API's connections: log files, SmartQQ and post_api connections, pipes.
+SPARE_DESCRIPTORS = 128
+
+log = logging.getLogger(__name__)
+
+
+def make_room_for(connections: int) -> None:
+    """Raise the soft open-file limit (up to the hard one) so ``connections`` fit; a common
+    soft limit is 1024, below the default connection limit plus what the client needs."""
+    try:
+        import resource
+    except ImportError:      # not POSIX: nothing to raise
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = connections + SPARE_DESCRIPTORS
+    if soft == resource.RLIM_INFINITY or soft >= want:
+        return
+    new = want if hard == resource.RLIM_INFINITY else min(want, hard)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
+    except (ValueError, OSError) as e:
+        new = soft
+        log.warning("could not raise the open-file limit from %d: %s", soft, e)
+    if new < want:
+        log.warning("open-file limit %d is below --connection-limit %d + %d: lower "
+                    "--connection-limit or raise the limit (ulimit -n, systemd LimitNOFILE=)",
+                    new, connections, SPARE_DESCRIPTORS)
 
 
 class ApiServer(WsgiServer):
@@ -28,13 +56,20 @@ class ApiServer(WsgiServer):
     """
 
     def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 5000, threads: int = 132,
-                 name: str = "openqq-http") -> None:
+                 name: str = "openqq-http", idle_timeout: float = 30.0,
+                 connection_limit: int = 1000) -> None:
         self._api = getattr(app, "extensions", {}).get("openqq_sync")
+        # waitress closes a connection with no request running (idle, or a request head or
+        # body still incomplete) after channel_timeout, checked every cleanup_interval.
+        timeout = max(1, int(round(idle_timeout)))
+        connection_limit = max(connection_limit, threads + 8)
+        make_room_for(connection_limit)
         super().__init__(
             app, host=host, port=port, name=name, threads=max(4, threads), ident=SERVER_IDENT,
-            expose_tracebacks=False, channel_timeout=180,
+            expose_tracebacks=False, channel_timeout=timeout,
+            cleanup_interval=max(1, min(30, timeout // 2)),
             # Every held check_event is a connection; those past the cap are answered at once.
-            connection_limit=max(1000, threads * 4),
+            connection_limit=connection_limit,
             # One request read ahead lets waitress see a caller hang up while its check_event
             # waits (environ["waitress.client_disconnected"]).
             channel_request_lookahead=1,

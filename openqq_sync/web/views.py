@@ -32,10 +32,12 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from flask import request
 
 from ..client import contacts as _lookup
+from ..client.client import MAX_SHUTUP_SECONDS
+from ..client.sender import SendQueueFull
 from ..model import Contact
 from ..threads import spawn
 from .cache import JsonCache
-from .errors import BAD_REQUEST, SEND_TIMEOUT, ApiError, not_running
+from .errors import BAD_REQUEST, SEND_QUEUE_FULL, SEND_TIMEOUT, ApiError, not_running
 from .http import FRAMEWORK_PARAMS, truthy
 
 log = logging.getLogger(__name__)
@@ -193,6 +195,8 @@ def _send(api: Api, params: Dict[str, str], verb: str, target: Any) -> Dict[str,
         handle = getattr(api.client, verb)(target, content, from_="api")
     except ValueError as e:
         raise ApiError(BAD_REQUEST, str(e) or "content invalid", extra={"id": None}) from None
+    except SendQueueFull:
+        raise ApiError(SEND_QUEUE_FULL, "send queue full", http_status=429, extra={"id": None}) from None
     except RuntimeError:
         raise not_running(api.client) from None
     if truthy(params.get("async")):
@@ -259,6 +263,7 @@ def send_sess_message(api: Api, params: Dict[str, str]) -> Any:
 
 # --- group management ----------------------------------------------------------------
 SHUTUP_MIN_SECONDS = 60
+SHUTUP_MAX_SECONDS = MAX_SHUTUP_SECONDS
 
 
 def _group(api: Api, params: Dict[str, str]) -> Any:
@@ -304,7 +309,7 @@ def kick_group_member(api: Api, params: Dict[str, str]) -> Any:
 def shutup_group_member(api: Api, params: Dict[str, str]) -> Any:
     group = _group(api, params)
     raw = params.get("time", "")
-    if not (raw.isascii() and raw.isdigit()) or int(raw) < SHUTUP_MIN_SECONDS:
+    if not (raw.isascii() and raw.isdigit()) or not SHUTUP_MIN_SECONDS <= int(raw) <= SHUTUP_MAX_SECONDS:
         raise ApiError(400, "shutup time missing or error")
     members = _members(api, group, params)
     try:

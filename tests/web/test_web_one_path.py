@@ -50,7 +50,7 @@ def test_a_before_request_hook_sees_every_api_request(stack):
 
     def get(path, **params):
         asked.append(("GET", path))
-        return requests.get(url + path, params=params, timeout=10)
+        return requests.get(url + path, params=params, timeout=30)   # check_event waits its 10 s
 
     for _ in range(3):                              # the first builds the cache, the rest hit it
         assert get("get_friend_info").status_code == 200

@@ -117,6 +117,7 @@ def fetch_user(t: Transport, creds: Credentials, *, blocking: bool = True,
     rec["sex"] = rec.pop("gender", None)
     rec["uid"] = creds.uid
     rec["id"] = rec.pop("uin", None)
+    rec.pop("vfwebqq", None)   # a session secret: never in an answer or a report
     return rec
 
 

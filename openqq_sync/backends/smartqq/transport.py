@@ -16,7 +16,6 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-import os
 import re
 import threading
 import time
@@ -27,6 +26,7 @@ import requests
 from requests.cookies import RequestsCookieJar, create_cookie
 from urllib3.exceptions import MaxRetryError
 
+from ...client import files
 from ...errors import AbortedError, PollTimeout, TransportError
 from ._wire import USER_AGENT
 from .routing import RoutingAdapter
@@ -291,20 +291,16 @@ class Transport:
             "expires": c.expires, "secure": bool(c.secure),
             "host_only": not c.domain_specified,
         } for c in self._snapshot()]
-        tmp = "%s.%d.tmp" % (path, os.getpid())
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(records, f, ensure_ascii=False, indent=1)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
+        files.write_private(path, json.dumps(records, ensure_ascii=False, indent=1).encode("utf-8"))
 
     def load_cookies(self, path: str) -> bool:
-        """Replace the jar by the cookies saved in ``path``; ``False`` if none could be read."""
+        """Replace the jar by the cookies saved in ``path``; ``False`` if none could be read
+        (a symlink or another user's file is refused, logged, and not read)."""
         try:
-            with open(path, encoding="utf-8") as f:
-                records = json.load(f)
-        except FileNotFoundError:
-            return False
+            data = files.read_private(path)
+            if data is None:
+                return False
+            records = json.loads(data.decode("utf-8"))
         except (OSError, ValueError) as e:
             log.warning("ignoring unreadable cookie file %s: %s", path, e)
             return False
