@@ -12,7 +12,7 @@ Immutable after construction; thread-safe.
 from __future__ import annotations
 
 import random
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 _MASK31 = 0x7FFFFFFF
 _TOP = 0x80000000
@@ -37,13 +37,13 @@ class IdSpace:
         a, b, m, _ = self._keys[kind]
         return [(((n ^ a) * m + b) & _MASK31) | _TOP for n in numbers]
 
-    def from_id(self, kind: str, i: object) -> Optional[int]:
+    def from_id(self, kind: str, i: Any) -> Optional[int]:
         """The stable number behind id ``i``, or ``None`` if ``i`` is not an id of this kind."""
         try:
-            i = int(i)  # type: ignore[arg-type]
+            n = int(i)
         except (TypeError, ValueError):
             return None
-        if not _TOP <= i <= 0xFFFFFFFF:
+        if not _TOP <= n <= 0xFFFFFFFF:
             return None
         a, b, _, minv = self._keys[kind]
-        return ((((i & _MASK31) - b) * minv) & _MASK31) ^ a
+        return ((((n & _MASK31) - b) * minv) & _MASK31) ^ a

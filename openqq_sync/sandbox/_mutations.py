@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from .generator import ADMIN, MEMBER, OWNER, ROLE_OF_ACCOUNT, Discuss, Friend, Group, Member
 
@@ -24,7 +24,7 @@ _UNSET: Any = object()
 class MutationsMixin:
     data: "WorldData"
     _lock: threading.Lock
-    _admin: List[dict]
+    _admin: List[Dict[str, Any]]
 
     def _notify_locked(self, kind: str, **facts: Any) -> None:  # pragma: no cover - SandboxWorld's
         raise NotImplementedError
@@ -34,7 +34,7 @@ class MutationsMixin:
         raise NotImplementedError
 
     # ---- snapshot ---------------------------------------------------------------------
-    def snapshot(self, members: bool = True) -> dict:
+    def snapshot(self, members: bool = True) -> Dict[str, Any]:
         """The whole world as plain JSON data (``GET /sandbox/world``). Thread-safe.
 
         ``id`` fields are the ids of the current login (``None`` when no one is logged in).
@@ -83,7 +83,7 @@ class MutationsMixin:
 
     # ---- friends ----------------------------------------------------------------------
     def add_friend(self, name: str, category: Any = 0, markname: Optional[str] = None,
-                   uid: Optional[int] = None, state: Optional[str] = None) -> dict:
+                   uid: Optional[int] = None, state: Optional[str] = None) -> Dict[str, Any]:
         """Add a friend (a fresh QQ number unless ``uid``); ``category`` is an index or a name."""
         _check_name(name)
         with self._lock:
@@ -97,7 +97,7 @@ class MutationsMixin:
             self._notify_locked("friend_add", user_id=qq)
             return {"uid": qq, "name": name, "markname": markname, "category": d.categories[f.category]}
 
-    def remove_friend(self, uid: int) -> dict:
+    def remove_friend(self, uid: int) -> Dict[str, Any]:
         with self._lock:
             f = self.data.friends.pop(int(uid), None)
             if f is None:
@@ -105,7 +105,7 @@ class MutationsMixin:
             return {"uid": f.qq, "name": f.nick}
 
     def rename_friend(self, uid: int, name: Optional[str] = None, markname: Any = _UNSET,
-                      category: Any = _UNSET) -> dict:
+                      category: Any = _UNSET) -> Dict[str, Any]:
         """Change a friend's nick (also in every group and discussion), markname or category."""
         with self._lock:
             f = self.data.friends.get(int(uid))
@@ -130,7 +130,7 @@ class MutationsMixin:
 
     # ---- groups -----------------------------------------------------------------------
     def add_group(self, name: str, role: str = MEMBER, uid: Optional[int] = None,
-                  members: Optional[List[dict]] = None, markname: Optional[str] = None) -> dict:
+                  members: Optional[List[Dict[str, Any]]] = None, markname: Optional[str] = None) -> Dict[str, Any]:
         """A group the account belongs to with ``role`` (owner|admin|member), plus ``members``
         (list of ``{"name", "uid"?, "card"?, "role"?}``); someone else owns it unless role=owner."""
         _check_name(name)
@@ -161,7 +161,7 @@ class MutationsMixin:
             return {"uid": number, "name": name, "role": ROLE_OF_ACCOUNT[role], "owner_uid": grp.owner,
                     "member_count": len(grp.members)}
 
-    def remove_group(self, uid: int) -> dict:
+    def remove_group(self, uid: int) -> Dict[str, Any]:
         with self._lock:
             grp = self.data.groups.pop(int(uid), None)
             if grp is None:
@@ -170,7 +170,7 @@ class MutationsMixin:
                                 user_id=self.data.account.qq, operator_id=grp.owner)
             return {"uid": grp.number, "name": grp.name}
 
-    def leave_group(self, uid: int) -> dict:
+    def leave_group(self, uid: int) -> Dict[str, Any]:
         """The account leaves a group (OneBot ``set_group_leave``); not a control verb."""
         with self._lock:
             grp = self.data.groups.pop(int(uid), None)
@@ -180,7 +180,7 @@ class MutationsMixin:
             self._notify_locked("group_decrease", sub_type="leave", group_id=grp.number, user_id=me, operator_id=me)
             return {"uid": grp.number, "name": grp.name}
 
-    def rename_group(self, uid: int, name: Optional[str] = None, markname: Any = _UNSET) -> dict:
+    def rename_group(self, uid: int, name: Optional[str] = None, markname: Any = _UNSET) -> Dict[str, Any]:
         with self._lock:
             grp = self._group(uid)
             if name is not None:
@@ -191,7 +191,7 @@ class MutationsMixin:
             return {"uid": grp.number, "name": grp.name, "markname": grp.markname}
 
     def add_group_member(self, group_uid: int, name: str, uid: Optional[int] = None,
-                         card: Optional[str] = None, role: str = MEMBER) -> dict:
+                         card: Optional[str] = None, role: str = MEMBER) -> Dict[str, Any]:
         _check_name(name)
         with self._lock:
             grp = self._group(group_uid)
@@ -200,7 +200,7 @@ class MutationsMixin:
                                 operator_id=grp.owner)
             return {"group_uid": grp.number, "uid": m.qq, "name": m.nick, "card": m.card, "role": m.role}
 
-    def remove_group_member(self, group_uid: int, uid: int) -> dict:
+    def remove_group_member(self, group_uid: int, uid: int) -> Dict[str, Any]:
         with self._lock:
             grp = self._group(group_uid)
             qq = int(uid)
@@ -213,7 +213,7 @@ class MutationsMixin:
             return {"group_uid": grp.number, "uid": m.qq, "name": m.nick}
 
     def rename_group_member(self, group_uid: int, uid: int, name: Optional[str] = None,
-                            card: Any = _UNSET, role: Optional[str] = None) -> dict:
+                            card: Any = _UNSET, role: Optional[str] = None) -> Dict[str, Any]:
         with self._lock:
             grp = self._group(group_uid)
             m = grp.members.get(int(uid))
@@ -235,7 +235,7 @@ class MutationsMixin:
             return {"group_uid": grp.number, "uid": m.qq, "name": m.nick, "card": m.card, "role": m.role}
 
     # ---- discussions ------------------------------------------------------------------
-    def add_discuss(self, name: str, members: Optional[List[dict]] = None) -> dict:
+    def add_discuss(self, name: str, members: Optional[List[Dict[str, Any]]] = None) -> Dict[str, Any]:
         """A discussion with the account, owned by the account, plus ``members``
         (``{"name", "uid"?}``). Returns its new stable key."""
         _check_name(name)
@@ -250,21 +250,21 @@ class MutationsMixin:
                 dc.members[qq] = spec.get("name") or str(qq)
             return {"key": key, "name": name, "member_count": len(dc.members)}
 
-    def remove_discuss(self, key: str) -> dict:
+    def remove_discuss(self, key: str) -> Dict[str, Any]:
         with self._lock:
             dc = self.data.discusses.pop(key, None)
             if dc is None:
                 raise KeyError("no discussion %r" % (key,))
             return {"key": key, "name": dc.name}
 
-    def rename_discuss(self, key: str, name: str) -> dict:
+    def rename_discuss(self, key: str, name: str) -> Dict[str, Any]:
         _check_name(name)
         with self._lock:
             dc = self._discuss(key)
             dc.name = name
             return {"key": key, "name": name}
 
-    def add_discuss_member(self, key: str, name: str, uid: Optional[int] = None) -> dict:
+    def add_discuss_member(self, key: str, name: str, uid: Optional[int] = None) -> Dict[str, Any]:
         _check_name(name)
         with self._lock:
             dc = self._discuss(key)
@@ -274,7 +274,7 @@ class MutationsMixin:
             dc.members[qq] = name
             return {"key": key, "uid": qq, "name": name}
 
-    def remove_discuss_member(self, key: str, uid: int) -> dict:
+    def remove_discuss_member(self, key: str, uid: int) -> Dict[str, Any]:
         with self._lock:
             dc = self._discuss(key)
             qq = int(uid)
@@ -284,7 +284,7 @@ class MutationsMixin:
                 raise KeyError("%s is not in %s" % (uid, key))
             return {"key": key, "uid": qq, "name": dc.members.pop(qq)}
 
-    def rename_discuss_member(self, key: str, uid: int, name: str) -> dict:
+    def rename_discuss_member(self, key: str, uid: int, name: str) -> Dict[str, Any]:
         _check_name(name)
         with self._lock:
             dc = self._discuss(key)
@@ -295,7 +295,7 @@ class MutationsMixin:
             return {"key": key, "uid": qq, "name": name}
 
     # ---- group administration through the ext endpoints (protocol doc 9) --------------
-    def group_admin(self, action: str, number: int, targets: Dict[int, Optional[int]]) -> Tuple[int, str]:
+    def group_admin(self, action: str, number: int, targets: Mapping[int, Optional[int]]) -> Tuple[int, str]:
         """Kick (``action="kick"``) or mute (``"shutup"``, ``targets`` = uid -> seconds, 0 =
         cancel) members. Refused unless the account is owner/admin of the group and no target
         is owner/admin (or the account). A kick removes the members. Every attempt is logged
@@ -322,8 +322,9 @@ class MutationsMixin:
                         self._notify_locked("group_ban", sub_type="ban" if seconds else "lift_ban",
                                             group_id=number, user_id=t, operator_id=me, duration=int(seconds or 0))
             now = time.time()
-            for t, seconds in (targets or {None: None}).items():
-                rec = {"action": action, "group_uid": number, "member_uid": t, "ok": ec == 0, "ec": ec, "time": now}
+            pairs: Iterable[Tuple[Optional[int], Optional[int]]] = targets.items() if targets else [(None, None)]
+            for uid, seconds in pairs:
+                rec = {"action": action, "group_uid": number, "member_uid": uid, "ok": ec == 0, "ec": ec, "time": now}
                 if action == "shutup":
                     rec["seconds"] = seconds
                 self._admin.append(rec)
@@ -338,8 +339,8 @@ class MutationsMixin:
                 return 4, "no such group"
             if me is None or me.role not in (OWNER, ADMIN):
                 return 7, "no right"
-            friends = [self.data.friends.get(u) for u in uids]
-            if not friends or None in friends:
+            friends = [f for f in (self.data.friends.get(u) for u in uids) if f is not None]
+            if not uids or len(friends) != len(uids):
                 return 4, "not a friend"
             for f in friends:
                 if f.qq not in grp.members:

@@ -86,7 +86,7 @@ def _pid(d: WorldData, g: "Grant", qq: int) -> int:
     return qq if qq == d.account.qq else g.ids.to_id("person", qq)
 
 
-def self_info(d: WorldData, g: "Grant") -> dict:
+def self_info(d: WorldData, g: "Grant") -> Dict[str, Any]:
     a = d.account
     y, m, day = a.birthday
     return {"birthday": {"year": y, "month": m, "day": day}, "face": a.face, "phone": "", "occupation": "",
@@ -96,8 +96,8 @@ def self_info(d: WorldData, g: "Grant") -> dict:
             "account": a.qq, "gender": a.gender, "mobile": ""}
 
 
-def friends(d: WorldData, g: "Grant") -> dict:
-    out: Dict[str, List[dict]] = {"friends": [], "marknames": [], "categories": [], "vipinfo": [], "info": []}
+def friends(d: WorldData, g: "Grant") -> Dict[str, Any]:
+    out: Dict[str, List[Dict[str, Any]]] = {"friends": [], "marknames": [], "categories": [], "vipinfo": [], "info": []}
     for f in d.friends.values():
         uin = g.ids.to_id("person", f.qq)
         out["friends"].append({"flag": f.category * 4, "uin": uin, "categories": f.category})
@@ -111,12 +111,12 @@ def friends(d: WorldData, g: "Grant") -> dict:
     return out
 
 
-def online_buddies(d: WorldData, g: "Grant") -> List[dict]:
+def online_buddies(d: WorldData, g: "Grant") -> List[Dict[str, Any]]:
     return [{"uin": g.ids.to_id("person", f.qq), "status": f.status, "client_type": f.client_type}
             for f in d.friends.values() if f.status]
 
 
-def group_list(d: WorldData, g: "Grant") -> dict:
+def group_list(d: WorldData, g: "Grant") -> Dict[str, Any]:
     names = []
     marks = []
     for grp in d.groups.values():
@@ -136,7 +136,7 @@ def group_number_of_code(d: WorldData, g: "Grant", code: Any) -> Optional[int]:
     return number if number in d.groups else None
 
 
-def group_detail(d: WorldData, g: "Grant", number: int) -> dict:
+def group_detail(d: WorldData, g: "Grant", number: int) -> Dict[str, Any]:
     grp = d.groups[number]
     members, minfo, stats, cards = [], [], [], []
     for m in grp.members.values():
@@ -185,7 +185,7 @@ def group_detail_text(d: WorldData, g: "Grant", number: int) -> str:
         ",".join(stats), ",".join(minfo), ginfo, ",".join(cards))
 
 
-def discuss_list(d: WorldData, g: "Grant") -> dict:
+def discuss_list(d: WorldData, g: "Grant") -> Dict[str, Any]:
     return {"dnamelist": [{"name": dc.name, "did": g.ids.to_id("did", dc.serial)} for dc in d.discusses.values()]}
 
 
@@ -197,7 +197,7 @@ def discuss_key_of_did(d: WorldData, g: "Grant", did: Any) -> Optional[str]:
     return None
 
 
-def discuss_detail(d: WorldData, g: "Grant", key: str) -> dict:
+def discuss_detail(d: WorldData, g: "Grant", key: str) -> Dict[str, Any]:
     dc = d.discusses[key]
     mem_list, mem_info, mem_status = [], [], []
     for qq, nick in dc.members.items():
@@ -213,8 +213,8 @@ def discuss_detail(d: WorldData, g: "Grant", key: str) -> dict:
 
 
 # ---- qun.qq.com / qinfo.clt.qq.com (ext) ----------------------------------------------
-def ext_friends(d: WorldData, g: "Grant") -> dict:
-    result: Dict[str, dict] = {}
+def ext_friends(d: WorldData, g: "Grant") -> Dict[str, Any]:
+    result: Dict[str, Dict[str, Any]] = {}
     for i, name in sorted(d.categories.items()):
         entry: Dict[str, Any] = {"mems": []}
         if i != 0 or name != "我的好友":
@@ -226,7 +226,7 @@ def ext_friends(d: WorldData, g: "Grant") -> dict:
     return {"ec": 0, "result": result}
 
 
-def ext_groups(d: WorldData, g: "Grant") -> dict:
+def ext_groups(d: WorldData, g: "Grant") -> Dict[str, Any]:
     out: Dict[str, Any] = {"ec": 0, "join": [], "manage": [], "create": []}
     me = d.account.qq
     for grp in d.groups.values():
@@ -237,7 +237,7 @@ def ext_groups(d: WorldData, g: "Grant") -> dict:
     return out
 
 
-def ext_members(d: WorldData, g: "Grant", number: int) -> dict:
+def ext_members(d: WorldData, g: "Grant", number: int) -> Dict[str, Any]:
     grp = d.groups[number]
     out: Dict[str, Any] = {"ec": 0, "errcode": 0, "owner": grp.owner, "adm": [], "mems": [], "cards": {},
                            "times": {}, "join": {}, "levelname": {"1": "潜水", "2": "冒泡", "3": "吐槽"},
@@ -277,7 +277,7 @@ def ext_members_text(d: WorldData, g: "Grant", number: int) -> str:
                ",".join(joins), 2000 if len(members) <= 2000 else 3000))
 
 
-def ext_search_members(d: WorldData, g: "Grant", number: int, start: int, end: int) -> dict:
+def ext_search_members(d: WorldData, g: "Grant", number: int, start: int, end: int) -> Dict[str, Any]:
     grp = d.groups[number]
     role_code = {OWNER: 0, ADMIN: 1, MEMBER: 2}
     allm = list(grp.members.values())

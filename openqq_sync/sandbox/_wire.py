@@ -9,10 +9,14 @@ the client's routing adapter, which keeps the real Host). Call from a request co
 from __future__ import annotations
 
 import json
-from typing import Any, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple
 from urllib.parse import urlsplit
 
 from flask import Response, current_app, request
+from werkzeug.wrappers import Response as BaseResponse  # what flask.redirect returns
+
+if TYPE_CHECKING:
+    from .world import SandboxWorld
 
 # The Referer each endpoint family must carry (protocol doc section 3), as (host, path).
 R_X = (("xui.ptlogin2.qq.com", "/cgi-bin/xlogin"),)
@@ -25,9 +29,10 @@ JSON_TYPE = "application/json;charset=UTF-8"
 JS_TYPE = "application/javascript;charset=UTF-8"
 
 
-def world() -> Any:
+def world() -> SandboxWorld:
     """The ``SandboxWorld`` of the current app."""
-    return current_app.extensions["openqq_sandbox"]
+    w: SandboxWorld = current_app.extensions["openqq_sandbox"]
+    return w
 
 
 def answer(obj: Any, status: int = 200) -> Response:
@@ -66,7 +71,7 @@ def referer_ok(allowed: Tuple[Tuple[str, str], ...]) -> bool:
     return (parts.hostname or "", parts.path or "/") in allowed
 
 
-def form_r() -> Optional[dict]:
+def form_r() -> Optional[Dict[str, Any]]:
     """The JSON object of the ``r`` field (form body, or query string for GETs)."""
     raw = request.form.get("r") if request.method == "POST" else None
     if raw is None:
@@ -80,7 +85,7 @@ def form_r() -> Optional[dict]:
     return obj if isinstance(obj, dict) else None
 
 
-def set_cookie(resp: Response, name: str, value: str, domain: str, max_age: Optional[int] = None) -> None:
+def set_cookie(resp: BaseResponse, name: str, value: str, domain: str, max_age: Optional[int] = None) -> None:
     resp.set_cookie(name, value, domain=domain, path="/", max_age=max_age)
 
 

@@ -24,7 +24,7 @@ import logging
 import threading
 import time
 from http import HTTPStatus
-from typing import Any, Callable, Dict, Iterable, List, Optional
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from werkzeug.http import parse_cookie
 
@@ -113,7 +113,7 @@ class AccountRouter:
                 return found
         return self.accounts[0]
 
-    def _remember_qrsig(self, account: _Account, headers: Iterable) -> None:
+    def _remember_qrsig(self, account: _Account, headers: Iterable[Tuple[str, str]]) -> None:
         for name, value in headers:
             if name.lower() == "set-cookie" and value.startswith("qrsig="):
                 sig = value[len("qrsig="):].split(";", 1)[0]
@@ -124,7 +124,7 @@ class AccountRouter:
                             del self._qrsig[old]
 
     # ---- WSGI -------------------------------------------------------------------------
-    def __call__(self, environ: Dict[str, Any], start_response: Callable) -> Any:
+    def __call__(self, environ: Dict[str, Any], start_response: Callable[..., Any]) -> Any:
         path = environ.get("PATH_INFO", "")
         if path == "/sandbox/accounts" or path.startswith("/sandbox/accounts/"):
             return self._control(environ, start_response, path[len("/sandbox/accounts"):])
@@ -135,12 +135,12 @@ class AccountRouter:
         if not path.endswith("/ptqrshow"):
             return account.app(environ, start_response)
 
-        def remembering(status: str, headers: list, *exc: Any) -> Any:
+        def remembering(status: str, headers: List[Tuple[str, str]], *exc: Any) -> Any:
             self._remember_qrsig(account, headers)
             return start_response(status, headers, *exc)
         return account.app(environ, remembering)
 
-    def _control(self, environ: Dict[str, Any], start_response: Callable, rest: str) -> Any:
+    def _control(self, environ: Dict[str, Any], start_response: Callable[..., Any], rest: str) -> Any:
         refused = control.refusal(self.rules, environ)
         if refused is not None:
             return _json(start_response, "%d %s" % (refused[0], HTTPStatus(refused[0]).phrase), refused[1])
@@ -162,7 +162,7 @@ class AccountRouter:
         return account.app(inner, start_response)
 
 
-def _json(start_response: Callable, status: str, body: dict) -> List[bytes]:
+def _json(start_response: Callable[..., Any], status: str, body: Dict[str, Any]) -> List[bytes]:
     data = json.dumps(body, ensure_ascii=False).encode("utf-8")
     start_response(status, [("Content-Type", "application/json; charset=utf-8"), ("Content-Length", str(len(data)))])
     return [data]
@@ -183,7 +183,7 @@ class MultiSandbox:
                  echo_sends: bool = False, threads: int = 48, allowed_hosts: Iterable[str] = ()) -> None:
         if count < 1:
             raise ValueError("--accounts must be at least 1")
-        kw = dict(auto_scan=auto_scan, auto_confirm=auto_confirm, qrcode_ttl=qrcode_ttl,
+        kw: Dict[str, Any] = dict(auto_scan=auto_scan, auto_confirm=auto_confirm, qrcode_ttl=qrcode_ttl,
                   poll_hold=poll_hold, echo_sends=echo_sends)
         # Account 1's server owns the socket, the thread and the shutdown; the router
         # takes the place of its app.

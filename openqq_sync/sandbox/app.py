@@ -73,7 +73,8 @@ def create_app(world: SandboxWorld, *, allowed_hosts: Iterable[str] = (), host: 
     @app.errorhandler(Exception)
     def _crash(e: Exception) -> Response:
         if hasattr(e, "code") and hasattr(e, "get_response"):
-            return e.get_response()  # an HTTPException (405, 400...)
+            response: Response = e.get_response()  # an HTTPException (405, 400...)
+            return response
         log.exception("sandbox: error in %s", request.path)
         return Response(b"Internal Server Error", status=500, content_type="text/plain")
 

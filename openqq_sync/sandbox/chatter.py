@@ -12,9 +12,12 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from typing import Optional
+from typing import TYPE_CHECKING, Any, Dict, Optional
 
 from ..faces import FACES
+
+if TYPE_CHECKING:
+    from .world import SandboxWorld
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +28,7 @@ _LINES = ["你好", "在吗？", "今天天气不错", "晚上一起吃饭 & 聊
 class Chatter:
     """Owns the chatter thread of one world."""
 
-    def __init__(self, world, seed: int = 1) -> None:
+    def __init__(self, world: SandboxWorld, seed: int = 1) -> None:
         self.world = world
         self._rng = random.Random("openqq-sandbox-chatter:%s" % seed)
         self._stop = threading.Event()
@@ -61,7 +64,7 @@ class Chatter:
         except Exception:  # pragma: no cover - logged, the sandbox keeps serving
             log.exception("sandbox: chatter crashed")
 
-    def say_something(self) -> Optional[dict]:
+    def say_something(self) -> Optional[Dict[str, Any]]:
         """Inject one random message now (if someone is logged in). Returns its receipt."""
         if self.world.grant is None and self.world.onebot is None:  # a OneBot account is always online
             return None

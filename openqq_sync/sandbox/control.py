@@ -11,7 +11,7 @@ The control API has no token, so :func:`refusal` applies the browser rules to it
 from __future__ import annotations
 
 import inspect
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
 from flask import Blueprint, Response, request
 
@@ -79,7 +79,7 @@ def _body() -> Dict[str, Any]:
     return body
 
 
-def _call(fn, body: Dict[str, Any]) -> Any:
+def _call(fn: Callable[..., Any], body: Dict[str, Any]) -> Any:
     params = inspect.signature(fn).parameters
     unknown = sorted(set(body) - set(params))
     if unknown:

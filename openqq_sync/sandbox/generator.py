@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence, Set, Tuple, TypeVar
 
 WORLD_SIZES = ("small", "medium", "large")
 # medium sits at a quarter of large, so the login benchmark can tell linear growth from worse.
@@ -45,7 +45,7 @@ class Account:
     lnick: str
     gender: str
     face: int
-    birthday: tuple
+    birthday: Tuple[int, int, int]
     province: str
     city: str
 
@@ -139,13 +139,16 @@ class WorldData:
         return n
 
 
+_T = TypeVar("_T")
+
+
 class _Names:
     """Name factory over one Random; every pattern avoids single quotes."""
 
     def __init__(self, rng: random.Random) -> None:
         self.rand = rng.random
 
-    def pick(self, seq):  # rng.choice is 3x slower, and the large world picks ~500,000 times
+    def pick(self, seq: Sequence[_T]) -> _T:  # rng.choice is 3x slower, and the large world picks ~500,000 times
         return seq[int(self.rand() * len(seq))]
 
     def chinese(self) -> str:
@@ -194,7 +197,7 @@ def generate(size: str = "small", seed: int = 1) -> WorldData:
     R = rng.random
     names = _Names(rng)
     pick = names.pick
-    used: set = set()
+    used: Set[int] = set()
 
     def qq() -> int:
         while True:
@@ -237,7 +240,7 @@ def generate(size: str = "small", seed: int = 1) -> WorldData:
     friend_list = list(friends.values())
 
     groups: Dict[int, Group] = {}
-    group_names: set = set()
+    group_names: Set[str] = set()
     base_time = 1_400_000_000
     stats = (10, 10, 20, 30, 50)
     for serial, n_members in enumerate(group_sizes, start=1):

@@ -9,14 +9,19 @@ from __future__ import annotations
 import io
 import logging
 import random
+from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote, urlsplit
 
 import qrcode
 import qrcode.image.pure
 from flask import Blueprint, Response, redirect, request
+from werkzeug.wrappers import Response as BaseResponse  # what flask.redirect returns
 
 from ._hashes import hash33, time33
 from ._wire import R_X, expire_cookie, html_page, js, quote_fields, referer_ok, set_cookie, uin_cookie, world
+
+if TYPE_CHECKING:
+    from .world import Grant
 
 log = logging.getLogger(__name__)
 bp = Blueprint("sandbox_ptlogin", __name__)
@@ -42,7 +47,7 @@ def _check_sig_url(qq: int, ptsigx: str, s_url: str, pttype: int = 1) -> str:
             % (pttype, qq, ptsigx, quote(s_url, safe="")))
 
 
-def _login_cookies(resp: Response, g) -> None:
+def _login_cookies(resp: Response, g: Grant) -> None:
     """The cookies of a finished ptlogin (16.2): uin, skey, ptwebqq, ... and the supertoken."""
     u = uin_cookie(g.qq)
     for name, value in (("uin", u), ("skey", g.skey), ("ptwebqq", g.ptwebqq), ("ptcz", g.ptcz), ("pt2gguin", u)):
@@ -111,7 +116,7 @@ def ptqrlogin() -> Response:
 
 
 @bp.route("/check_sig")
-def check_sig() -> Response:
+def check_sig() -> BaseResponse:
     w = world()
     g = w.check_sig(request.args.get("ptsigx"))
     if g is None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import Any, Tuple
 
 from flask import Blueprint, Response, request
 
@@ -34,7 +34,7 @@ def _rejected(e: _Reject) -> Response:
     return answer({"ec": e.ec, "em": e.em})
 
 
-def _grant(referers) -> Any:
+def _grant(referers: Tuple[Tuple[str, str], ...]) -> Any:
     if not referer_ok(referers):
         raise _Reject(1, "referer")
     skey = request.cookies.get("skey")

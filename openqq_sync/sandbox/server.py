@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Iterable, Optional
+from typing import Callable, Iterable, Optional
 
 from ..serving import WsgiServer
 from .app import create_app
@@ -57,7 +57,8 @@ class SandboxServer:
         self.host = host
         self.port = port
         self.threads = threads
-        self.app = create_app(self.world, allowed_hosts=allowed_hosts, host=host)
+        # A WSGI application: this world's Flask app, or the router of a MultiSandbox.
+        self.app: Callable[..., Iterable[bytes]] = create_app(self.world, allowed_hosts=allowed_hosts, host=host)
         self._server: Optional[WsgiServer] = None
         self._stopped_event = threading.Event()
         self._chatter = Chatter(self.world, seed=seed)

@@ -15,7 +15,7 @@ README.md, "The SmartQQ sandbox"):
 from __future__ import annotations
 
 import logging
-from typing import Any, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from flask import Blueprint, Response, request
 
@@ -23,7 +23,8 @@ from . import _content
 from . import _payloads as P
 from ._hashes import friend_hash
 from ._wire import R_D, R_S, answer, answer_text, form_r, referer_ok, retcode, world
-from .world import IDLE_POLL
+from .generator import Friend, WorldData
+from .world import IDLE_POLL, Grant, Session
 
 log = logging.getLogger(__name__)
 bp = Blueprint("sandbox_smartqq", __name__)
@@ -46,38 +47,38 @@ def _ok(result: Any) -> Response:
     return answer({"retcode": 0, "result": result})
 
 
-def _referer(allowed) -> None:
+def _referer(allowed: Tuple[Tuple[str, str], ...]) -> None:
     if not referer_ok(allowed):
         raise _Reject(retcode(100000))
 
 
-def _cookie_grant():
+def _cookie_grant() -> Grant:
     g = world().grant_by_cookies(request.cookies.get("uin"), request.cookies.get("skey"))
     if g is None:
         raise _Reject(retcode(100000))
     return g
 
 
-def _session(psessionid: Any, clientid: Any):
+def _session(psessionid: Any, clientid: Any) -> Session:
     s = world().session(psessionid, clientid)
     if s is None:
         raise _Reject(retcode(103, errmsg="error!!!"))
     return s
 
 
-def _vfwebqq(g, value: Any) -> None:
+def _vfwebqq(g: Grant, value: Any) -> None:
     if value != g.vfwebqq:
         raise _Reject(retcode(100000))
 
 
-def _r() -> dict:
+def _r() -> Dict[str, Any]:
     r = form_r()
     if r is None:
         raise _Reject(retcode(100001))
     return r
 
 
-def _hash(g, value: Any) -> None:
+def _hash(g: Grant, value: Any) -> None:
     if value != friend_hash(g.hash_ptwebqq, g.qq):
         raise _Reject(retcode(50))
 
@@ -95,8 +96,9 @@ def login2() -> Response:
     _referer(R_D)
     r = _r()
     g = _cookie_grant()
+    raw_clientid: Any = r.get("clientid")  # anything the client sent; int() judges it
     try:
-        clientid = int(r.get("clientid"))
+        clientid = int(raw_clientid)
     except (TypeError, ValueError):
         raise _Reject(retcode(100001)) from None
     s = world().login2(g, r.get("ptwebqq"), clientid)
@@ -214,9 +216,9 @@ def get_single_long_nick2() -> Response:
     return _ok([{"uin": int(a["tuin"]), "lnick": P.esc(f.lnick)}])
 
 
-def _friend(g, tuin: Any):
+def _friend(g: Grant, tuin: Any) -> Friend:
     qq = g.ids.from_id("person", tuin)
-    f = world().read(lambda d: d.friends.get(qq))
+    f: Optional[Friend] = world().read(lambda d: d.friends.get(qq))
     if f is None:
         raise _Reject(retcode(100001))
     return f
@@ -229,7 +231,7 @@ def get_recent_list2() -> Response:
     s = _session(r.get("psessionid"), r.get("clientid"))
     _vfwebqq(s.grant, r.get("vfwebqq"))
 
-    def recent(d):
+    def recent(d: WorldData) -> List[Dict[str, Any]]:
         ids = s.grant.ids
         out = [{"type": 0, "uin": ids.to_id("person", qq)} for qq in list(d.friends)[:3]]
         out += [{"type": 1, "uin": ids.to_id("gid", n)} for n in list(d.groups)[:3]]
@@ -253,7 +255,7 @@ def poll2() -> Response:
 
 
 # ---- sending --------------------------------------------------------------------------
-def _send_common() -> Tuple[dict, Any, str, list]:
+def _send_common() -> Tuple[Dict[str, Any], Session, str, List[Any]]:
     _referer(R_D)
     r = _r()
     s = _session(r.get("psessionid"), r.get("clientid"))
@@ -328,12 +330,12 @@ def get_c2cmsg_sig2() -> Response:
     if service_type == "0":
         number = ids.from_id("gid", a.get("id"))
         if world().read(lambda d: number in d.groups and qq in d.groups[number].members):
-            via = number
+            via, kind = number, 0
     elif service_type == "1":
         key = world().read(P.discuss_key_of_did, s.grant, a.get("id"))
         if key is not None and world().read(lambda d: qq in d.discusses[key].members):
-            via = key
-    if via is None:
+            via, kind = key, 1
+    if via is None or qq is None:  # qq is None only when via is (no member is None)
         raise _Reject(retcode(100001))
-    sig = world().new_sess_sig(s.grant, int(service_type), via, qq)
+    sig = world().new_sess_sig(s.grant, kind, via, qq)
     return _ok({"type": 0, "value": sig, "flags": {"text": 1, "pic": 1, "file": 1, "audio": 1, "video": 1}})

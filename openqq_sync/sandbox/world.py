@@ -23,12 +23,14 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Deque, Dict, List, Optional
+from typing import Any, Callable, Deque, Dict, List, Optional, Set, Tuple, TypeVar, Union
 
 from . import _content
 from ._ids import IdSpace
 from ._mutations import MutationsMixin
 from .generator import WorldData, generate
+
+_T = TypeVar("_T")
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +70,9 @@ class Grant:
     pt4_token: str = field(default_factory=lambda: token(44, _TOKEN_CHARS + "-*_"))
     vfwebqq: str = field(default_factory=lambda: token(80, "0123456789abcdef"))
     hash_ptwebqq: str = ""      # the ptwebqq the client sent in login2 (or got by retcode 116)
-    sigs: set = field(default_factory=set)   # pending check_sig ptsigx tokens
-    sess_sigs: Dict[str, tuple] = field(default_factory=dict)  # group_sig -> (service_type, via id, to id)
+    sigs: Set[str] = field(default_factory=set)   # pending check_sig ptsigx tokens
+    # group_sig -> (service_type, via id, to id)
+    sess_sigs: Dict[str, Tuple[int, int, int]] = field(default_factory=dict)
     checked: bool = False       # check_sig done
     alive: bool = True
     logins: int = 0             # login2 calls
@@ -80,7 +83,7 @@ class Session:
     psessionid: str
     clientid: int
     grant: Grant
-    queue: Deque[dict] = field(default_factory=collections.deque)
+    queue: Deque[Dict[str, Any]] = field(default_factory=collections.deque)
     alive: bool = True
     poll_gen: int = 0
 
@@ -126,13 +129,13 @@ class SandboxWorld(MutationsMixin):
         self._sessions: Dict[str, Session] = {}
         self._faults: Dict[str, Deque[Fault]] = {}
         self._delays: Dict[str, float] = {}
-        self._sent: List[dict] = []
-        self._admin: List[dict] = []
+        self._sent: List[Dict[str, Any]] = []
+        self._admin: List[Dict[str, Any]] = []
         self._msg_id = 10_000
         self._polls_held = 0
         self.chatter_rate = 0.0
         self.chatter_changed = threading.Event()
-        self._observers: List[Callable[[str, dict], None]] = []
+        self._observers: List[Callable[[str, Dict[str, Any]], None]] = []
         self.onebot: Any = None  # the OneBot face serving this world, if any (its control routes)
 
     # ---- lifecycle --------------------------------------------------------------------
@@ -147,7 +150,7 @@ class SandboxWorld(MutationsMixin):
         with self._cond:
             self._cond.notify_all()
 
-    def add_observer(self, fn: Callable[[str, dict], None]) -> None:
+    def add_observer(self, fn: Callable[[str, Dict[str, Any]], None]) -> None:
         """Call ``fn(kind, facts)`` on every world change a OneBot consumer sees (messages,
         contact changes, admin actions, kicks). Called with the world lock held: ``fn`` must
         only queue the facts, never call back into the world. Thread-safe."""
@@ -158,7 +161,7 @@ class SandboxWorld(MutationsMixin):
         for fn in self._observers:
             fn(kind, facts)
 
-    def status(self) -> dict:
+    def status(self) -> Dict[str, Any]:
         """A summary for ``GET /sandbox/status``. Thread-safe."""
         with self._lock:
             return {"world": self.data.size, "seed": self.data.seed, "account_uid": self.data.account.qq,
@@ -168,7 +171,7 @@ class SandboxWorld(MutationsMixin):
                     "auto_confirm": self.auto_confirm, "qrcode_ttl": self.qrcode_ttl,
                     "poll_hold": self.poll_hold, "echo_sends": self.echo_sends, "chatter": self.chatter_rate}
 
-    def set_chatter(self, rate: float) -> dict:
+    def set_chatter(self, rate: float) -> Dict[str, Any]:
         """Contacts send ``rate`` messages per minute to the account (0 = quiet). Thread-safe."""
         rate = float(rate)
         if rate < 0:
@@ -339,7 +342,7 @@ class SandboxWorld(MutationsMixin):
                 return None
             # Messages not yet polled follow the account into the new session (a relink or
             # a quick relogin), as the service kept a live account's pending messages.
-            pending: Deque[dict] = collections.deque()
+            pending: Deque[Dict[str, Any]] = collections.deque()
             for s in self._sessions.values():
                 if s.grant is grant:
                     pending.extend(s.queue)
@@ -372,7 +375,7 @@ class SandboxWorld(MutationsMixin):
         with self._lock:
             grant.hash_ptwebqq = ptwebqq
 
-    def poll(self, s: Session, hold: Optional[float] = None) -> Optional[List[dict]]:
+    def poll(self, s: Session, hold: Optional[float] = None) -> Optional[List[Dict[str, Any]]]:
         """Hold until ``s`` has messages (return them all) or the hold ends (return ``[]``).
 
         Returns ``None`` when the session died meanwhile (the caller answers 103). A newer
@@ -411,8 +414,8 @@ class SandboxWorld(MutationsMixin):
             return self._polls_held
 
     # ---- messages to the account --------------------------------------------------------
-    def inject_message(self, type: str, sender_uid: int, content: Any, group_uid: Optional[int] = None,
-                       discuss_key: Optional[str] = None) -> dict:
+    def inject_message(self, type: str, sender_uid: Union[int, str], content: Any,
+                       group_uid: Union[int, str, None] = None, discuss_key: Optional[str] = None) -> Dict[str, Any]:
         """Deliver a message to the account through poll2. Thread-safe.
 
         :param type: ``friend_message`` | ``group_message`` | ``discuss_message`` | ``sess_message``.
@@ -428,7 +431,7 @@ class SandboxWorld(MutationsMixin):
         if content is None or content == "" or content == []:
             raise ValueError("empty content")
         sender_uid = int(sender_uid)
-        group_uid = int(group_uid) if group_uid not in (None, "") else None
+        group_uid = int(group_uid) if group_uid is not None and group_uid != "" else None
         wire = _content.to_wire(content)
         with self._cond:
             d = self.data
@@ -457,7 +460,7 @@ class SandboxWorld(MutationsMixin):
                                     content=content, wire=wire, sender=self._person_locked(sender_uid, group_uid))
         return {"msg_id": msg_id, "delivered": delivered}
 
-    def _person_locked(self, qq: int, group_uid: Optional[int]) -> dict:
+    def _person_locked(self, qq: int, group_uid: Optional[int]) -> Dict[str, Any]:
         """Name, sex, card and role of ``qq`` (in ``group_uid``), for a OneBot sender object."""
         d = self.data
         grp = d.groups.get(group_uid) if group_uid is not None else None
@@ -477,7 +480,7 @@ class SandboxWorld(MutationsMixin):
             self._msg_id += 1
             return self._msg_id
 
-    def set_friend_status(self, uid: int, status: str, client_type: int = 1) -> dict:
+    def set_friend_status(self, uid: int, status: str, client_type: int = 1) -> Dict[str, Any]:
         """A friend's presence changes: get_online_buddies2 shows it, and every live session
         gets a ``buddies_status_change`` poll item. Thread-safe.
 
@@ -497,7 +500,7 @@ class SandboxWorld(MutationsMixin):
                 "poll_type": "buddies_status_change",
                 "value": {"uin": s.grant.ids.to_id("person", uid), "status": status, "client_type": client_type}})}
 
-    def kick(self, reason: str = KICK_REASON, show_reason: int = 1) -> dict:
+    def kick(self, reason: str = KICK_REASON, show_reason: int = 1) -> Dict[str, Any]:
         """The service forces the login offline ("logged in elsewhere"): every live session
         gets a ``kick_message`` poll item, and the login dies once one has been polled, as
         the service's did (later polls answer 103, cookies stop working). Thread-safe.
@@ -511,7 +514,7 @@ class SandboxWorld(MutationsMixin):
                 "poll_type": "kick_message", "value": {"show_reason": show_reason, "reason": str(reason),
                                                        "way": "poll"}})}
 
-    def _to_sessions_locked(self, item_for: Callable[[Session], dict]) -> int:
+    def _to_sessions_locked(self, item_for: Callable[[Session], Dict[str, Any]]) -> int:
         delivered = 0
         for s in self._sessions.values():
             if s.alive:
@@ -520,8 +523,8 @@ class SandboxWorld(MutationsMixin):
         self._cond.notify_all()
         return delivered
 
-    def _poll_item(self, g: Grant, type: str, msg_id: int, sender: int, wire: list,
-                   group_uid: Optional[int], discuss_key: Optional[str], to: Optional[int] = None) -> dict:
+    def _poll_item(self, g: Grant, type: str, msg_id: int, sender: int, wire: List[Any],
+                   group_uid: Optional[int], discuss_key: Optional[str], to: Optional[int] = None) -> Dict[str, Any]:
         me = self.data.account.qq
         pid = me if sender == me else g.ids.to_id("person", sender)
         to_uin = me if to is None else to
@@ -550,13 +553,13 @@ class SandboxWorld(MutationsMixin):
             "time": now, "content": wire}}
 
     def record_send(self, s: Optional[Session], type: str, target: Any, text: str, msg_id: Any,
-                    echo: Optional[dict] = None, **extra: Any) -> dict:
+                    echo: Optional[Dict[str, Any]] = None, **extra: Any) -> Dict[str, Any]:
         """Log one accepted send (``/sandbox/sent``); echo it through poll2 if enabled."""
         rec = {"type": type, "target": target, "content": text, "time": time.time(), "msg_id": msg_id}
         rec.update(extra)
         with self._cond:
             self._sent.append(rec)
-            if self.echo_sends and echo is not None:
+            if self.echo_sends and echo is not None and s is not None:  # OneBot sends have no echo
                 self._msg_id += 1
                 item = self._poll_item(s.grant, type, self._msg_id, self.data.account.qq, echo["wire"],
                                        echo.get("group_uid"), echo.get("discuss_key"), to=echo.get("to"))
@@ -567,20 +570,20 @@ class SandboxWorld(MutationsMixin):
         return rec
 
     @property
-    def sent(self) -> List[dict]:
+    def sent(self) -> List[Dict[str, Any]]:
         """What the account sent, oldest first (copies). Thread-safe."""
         with self._lock:
             return [dict(r) for r in self._sent]
 
     @property
-    def admin_log(self) -> List[dict]:
+    def admin_log(self) -> List[Dict[str, Any]]:
         """Mute and kick records, oldest first (copies). Thread-safe."""
         with self._lock:
             return [dict(r) for r in self._admin]
 
     # ---- faults and delays ------------------------------------------------------------
     def add_fault(self, endpoint: str = "poll2", count: int = 1, retcode: Optional[int] = None,
-                  status: Optional[int] = None, hang: Optional[float] = None) -> dict:
+                  status: Optional[int] = None, hang: Optional[float] = None) -> Dict[str, Any]:
         """The next ``count`` answers of ``endpoint`` (a path's last segment, e.g. ``poll2``,
         ``send_qun_msg2``, ``ptqrlogin``; ``*`` = any) carry ``retcode``, or HTTP ``status``,
         or hang ``hang`` seconds first. Exactly one of the three. Thread-safe."""
@@ -595,7 +598,7 @@ class SandboxWorld(MutationsMixin):
         return {"endpoint": endpoint, "count": f.remaining, "retcode": f.retcode, "status": f.status, "hang": f.hang}
 
     @property
-    def faults(self) -> List[dict]:
+    def faults(self) -> List[Dict[str, Any]]:
         """Pending faults, per endpoint, oldest first. Thread-safe."""
         with self._lock:
             return [{"endpoint": ep, "count": f.remaining, "retcode": f.retcode, "status": f.status, "hang": f.hang}
@@ -624,7 +627,7 @@ class SandboxWorld(MutationsMixin):
                     return Fault(f.retcode, f.status, f.hang, 1)
             return None
 
-    def set_delay(self, endpoint: str, ms: float) -> dict:
+    def set_delay(self, endpoint: str, ms: float) -> Dict[str, Any]:
         """Delay every answer of ``endpoint`` (or ``*``) by ``ms`` milliseconds; 0 removes."""
         with self._lock:
             if float(ms) <= 0:
@@ -638,7 +641,7 @@ class SandboxWorld(MutationsMixin):
             return self._delays.get(endpoint, self._delays.get("*", 0.0))
 
     # ---- reading the world under the lock ---------------------------------------------
-    def read(self, fn: Callable[..., Any], *args: Any) -> Any:
+    def read(self, fn: Callable[..., _T], *args: Any) -> _T:
         """Run ``fn(data, *args)`` under the lock (payload builders use this). Thread-safe."""
         with self._lock:
             return fn(self.data, *args)

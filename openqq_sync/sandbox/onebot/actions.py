@@ -53,19 +53,19 @@ def _sex(s: str) -> str:
     return s if s in ("male", "female") else "unknown"
 
 
-def _friend(d: Any, f: Any) -> dict:
+def _friend(d: Any, f: Any) -> Dict[str, Any]:
     # NapCat puts the nickname in remark when there is none (onebot.md 2.2).
     return {"user_id": f.qq, "nickname": f.nick, "remark": f.markname or f.nick, "sex": _sex(f.gender), "age": 0,
             "level": 0, "category_id": f.category, "birthday_year": 0, "birthday_month": 0, "birthday_day": 0,
             "phone_num": "", "email": "", "qid": "", "long_nick": f.lnick}
 
 
-def _group(g: Any) -> dict:
+def _group(g: Any) -> Dict[str, Any]:
     return {"group_id": g.number, "group_name": g.name, "group_remark": g.markname or "", "group_all_shut": 0,
             "member_count": len(g.members), "max_member_count": 2000 if len(g.members) > 500 else 500}
 
 
-def _member(g: Any, m: Any) -> dict:
+def _member(g: Any, m: Any) -> Dict[str, Any]:
     return {"group_id": g.number, "user_id": m.qq, "nickname": m.nick, "card": m.card or "", "sex": _sex(m.gender),
             "age": 0, "area": "", "level": str(m.stat), "qq_level": 0, "join_time": m.join_time,
             "last_sent_time": m.last_speak_time, "title_expire_time": 0, "unfriendly": False,
@@ -79,17 +79,17 @@ def _the_group(d: Any, p: Dict[str, Any]) -> Any:
     return g
 
 
-def get_login_info(face: "OneBotFace", p: Dict[str, Any]) -> dict:
+def get_login_info(face: "OneBotFace", p: Dict[str, Any]) -> Dict[str, Any]:
     a = face.world.data.account
     return {"user_id": a.qq, "nickname": a.nick}
 
 
-def get_friend_list(face: "OneBotFace", p: Dict[str, Any]) -> List[dict]:
+def get_friend_list(face: "OneBotFace", p: Dict[str, Any]) -> List[Dict[str, Any]]:
     return face.world.read(lambda d: [_friend(d, f) for f in d.friends.values()])
 
 
-def get_friends_with_category(face: "OneBotFace", p: Dict[str, Any]) -> List[dict]:
-    def build(d: Any) -> List[dict]:
+def get_friends_with_category(face: "OneBotFace", p: Dict[str, Any]) -> List[Dict[str, Any]]:
+    def build(d: Any) -> List[Dict[str, Any]]:
         out = []
         for i, name in sorted(d.categories.items()):
             buddies = [_friend(d, f) for f in d.friends.values() if f.category == i]
@@ -99,23 +99,23 @@ def get_friends_with_category(face: "OneBotFace", p: Dict[str, Any]) -> List[dic
     return face.world.read(build)
 
 
-def get_group_list(face: "OneBotFace", p: Dict[str, Any]) -> List[dict]:
+def get_group_list(face: "OneBotFace", p: Dict[str, Any]) -> List[Dict[str, Any]]:
     return face.world.read(lambda d: [_group(g) for g in d.groups.values()])
 
 
-def get_group_info(face: "OneBotFace", p: Dict[str, Any]) -> dict:
+def get_group_info(face: "OneBotFace", p: Dict[str, Any]) -> Dict[str, Any]:
     return face.world.read(lambda d: _group(_the_group(d, p)))
 
 
-def get_group_member_list(face: "OneBotFace", p: Dict[str, Any]) -> List[dict]:
-    def build(d: Any) -> List[dict]:
+def get_group_member_list(face: "OneBotFace", p: Dict[str, Any]) -> List[Dict[str, Any]]:
+    def build(d: Any) -> List[Dict[str, Any]]:
         g = _the_group(d, p)
         return [_member(g, m) for m in g.members.values()]
     return face.world.read(build)
 
 
-def get_group_member_info(face: "OneBotFace", p: Dict[str, Any]) -> dict:
-    def build(d: Any) -> dict:
+def get_group_member_info(face: "OneBotFace", p: Dict[str, Any]) -> Dict[str, Any]:
+    def build(d: Any) -> Dict[str, Any]:
         g = _the_group(d, p)
         m = g.members.get(_int(p, "user_id"))
         if m is None:
@@ -124,10 +124,10 @@ def get_group_member_info(face: "OneBotFace", p: Dict[str, Any]) -> dict:
     return face.world.read(build)
 
 
-def get_stranger_info(face: "OneBotFace", p: Dict[str, Any]) -> dict:
+def get_stranger_info(face: "OneBotFace", p: Dict[str, Any]) -> Dict[str, Any]:
     qq = _int(p, "user_id")
 
-    def build(d: Any) -> dict:
+    def build(d: Any) -> Dict[str, Any]:
         a = d.account
         if qq == a.qq:
             nick, sex, lnick, remark = a.nick, a.gender, a.lnick, ""
@@ -145,7 +145,7 @@ def get_stranger_info(face: "OneBotFace", p: Dict[str, Any]) -> dict:
     return face.world.read(build)
 
 
-def _send(face: "OneBotFace", p: Dict[str, Any], kind: Optional[str]) -> dict:
+def _send(face: "OneBotFace", p: Dict[str, Any], kind: Optional[str]) -> Dict[str, Any]:
     try:
         segments = msg.parse(p.get("message"), p.get("auto_escape"))
     except msg.MessageError as e:
@@ -161,15 +161,15 @@ def _send(face: "OneBotFace", p: Dict[str, Any], kind: Optional[str]) -> dict:
     raise BadParams("Key: message_type, Message: Expected private or group")
 
 
-def send_private_msg(face: "OneBotFace", p: Dict[str, Any]) -> dict:
+def send_private_msg(face: "OneBotFace", p: Dict[str, Any]) -> Dict[str, Any]:
     return _send(face, p, "private")
 
 
-def send_group_msg(face: "OneBotFace", p: Dict[str, Any]) -> dict:
+def send_group_msg(face: "OneBotFace", p: Dict[str, Any]) -> Dict[str, Any]:
     return _send(face, p, "group")
 
 
-def send_msg(face: "OneBotFace", p: Dict[str, Any]) -> dict:
+def send_msg(face: "OneBotFace", p: Dict[str, Any]) -> Dict[str, Any]:
     return _send(face, p, None)
 
 
@@ -177,7 +177,7 @@ def delete_msg(face: "OneBotFace", p: Dict[str, Any]) -> None:
     face.recall(_int(p, "message_id"), operator_id=face.self_id)
 
 
-def get_msg(face: "OneBotFace", p: Dict[str, Any]) -> dict:
+def get_msg(face: "OneBotFace", p: Dict[str, Any]) -> Dict[str, Any]:
     return face.get_message(_int(p, "message_id"))
 
 
@@ -210,19 +210,19 @@ def set_group_leave(face: "OneBotFace", p: Dict[str, Any]) -> None:
         raise ActionError("群%s不存在" % p.get("group_id")) from None
 
 
-def get_status(face: "OneBotFace", p: Dict[str, Any]) -> dict:
+def get_status(face: "OneBotFace", p: Dict[str, Any]) -> Dict[str, Any]:
     return {"online": face.online, "good": True, "stat": {}}
 
 
-def get_version_info(face: "OneBotFace", p: Dict[str, Any]) -> dict:
+def get_version_info(face: "OneBotFace", p: Dict[str, Any]) -> Dict[str, Any]:
     return {"app_name": "openqq-sandbox", "app_version": __version__, "protocol_version": "v11"}
 
 
-def can_send_image(face: "OneBotFace", p: Dict[str, Any]) -> dict:
+def can_send_image(face: "OneBotFace", p: Dict[str, Any]) -> Dict[str, Any]:
     return {"yes": True}
 
 
-def can_send_record(face: "OneBotFace", p: Dict[str, Any]) -> dict:
+def can_send_record(face: "OneBotFace", p: Dict[str, Any]) -> Dict[str, Any]:
     return {"yes": False}
 
 

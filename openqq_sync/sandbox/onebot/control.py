@@ -7,19 +7,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable, Dict, Optional
 
 from flask import Blueprint, Response
 
 from .._wire import answer, world
 from ..control import _body, _call, _Error
 from .actions import ActionError
+from .face import OneBotFace
 
 bp = Blueprint("sandbox_onebot", __name__, url_prefix="/sandbox/onebot")
 
 
-def _face() -> Any:
-    face = world().onebot
+def _face() -> OneBotFace:
+    face: Optional[OneBotFace] = world().onebot
     if face is None:
         raise _Error(404, "this sandbox has no OneBot face (openqq sandbox --onebot-port)")
     return face
@@ -41,14 +42,14 @@ def status() -> Response:
     return answer(_face().status())
 
 
-def _recall(message_id: int, operator_id: Any = None) -> dict:
+def _recall(message_id: int, operator_id: Any = None) -> Dict[str, Any]:
     try:
         return _face().recall(int(message_id), None if operator_id is None else int(operator_id))
     except ActionError as e:
         raise _Error(404, e.message) from None
 
 
-_VERBS = {
+_VERBS: Dict[str, Callable[..., Any]] = {
     "drop": lambda: _face().drop(),
     "heartbeat": lambda on=False: _face().set_heartbeat(bool(on)),
     "offline": lambda message="你的帐号当前登录已失效，请重新登录": _face().set_online(False, str(message)),

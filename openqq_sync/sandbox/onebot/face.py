@@ -22,10 +22,13 @@ import logging
 import queue
 import threading
 import time
-from typing import Any, Callable, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
 from . import message as msg
 from .actions import ACTIONS, ActionError
+
+if TYPE_CHECKING:
+    from ..world import SandboxWorld
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +73,7 @@ class OneBotFace:
     :param message_format: ``array`` (NapCat's default) or ``string`` (CQ codes).
     """
 
-    def __init__(self, world: Any, *, host: str = "127.0.0.1", port: Optional[int] = None,
+    def __init__(self, world: SandboxWorld, *, host: str = "127.0.0.1", port: Optional[int] = None,
                  http_port: Optional[int] = None, token: str = "", reverse_ws: Optional[str] = None,
                  post_url: Optional[str] = None, heartbeat: float = 30000, reconnect: float = 5000,
                  message_format: str = "array") -> None:
@@ -90,9 +93,9 @@ class OneBotFace:
         self._heartbeats = True
         self._send_timeouts = 0
         self._slow: Dict[str, float] = {}
-        self._messages: "collections.OrderedDict[int, dict]" = collections.OrderedDict()
+        self._messages: "collections.OrderedDict[int, Dict[str, Any]]" = collections.OrderedDict()
         self._consumers: List[Any] = []
-        self._queue: "queue.Queue[Optional[tuple]]" = queue.Queue()
+        self._queue: "queue.Queue[Optional[Tuple[Any, ...]]]" = queue.Queue()
         self._threads: List[threading.Thread] = []
         self._transports: List[Any] = []
         self._started = False
@@ -260,7 +263,7 @@ class OneBotFace:
                 self._messages.popitem(last=False)
 
     # ---- actions ------------------------------------------------------------------------
-    def handle(self, action: str, params: Any, http: bool = False) -> Dict[str, Any]:
+    def handle(self, action: Any, params: Any, http: bool = False) -> Dict[str, Any]:
         """Run one action; the answer envelope without ``echo``. Never raises."""
         fn = ACTIONS.get(action) if isinstance(action, str) else None
         if fn is None:
@@ -282,12 +285,13 @@ class OneBotFace:
     def online(self) -> bool:
         return self._online
 
-    def send_message(self, kind: str, target: int, segments: List[dict], via_group: Optional[int] = None) -> dict:
+    def send_message(self, kind: str, target: int, segments: List[Dict[str, Any]],
+                     via_group: Optional[int] = None) -> Dict[str, Any]:
         """Record a send of the account in the world's sent log; ``{"message_id": n}``."""
         if not self._online:
             raise ActionError(SEND_TIMEOUT)
 
-        def check(d: Any) -> dict:
+        def check(d: Any) -> Dict[str, Any]:
             if kind == "group":
                 g = d.groups.get(target)
                 if g is None or self.self_id not in g.members:
@@ -322,7 +326,7 @@ class OneBotFace:
             raise ActionError(SEND_TIMEOUT)  # risk control: the message went out all the same
         return {"message_id": msg_id}
 
-    def get_message(self, message_id: int) -> dict:
+    def get_message(self, message_id: int) -> Dict[str, Any]:
         with self._lock:
             r = self._messages.get(message_id)
         if r is None:
@@ -332,7 +336,7 @@ class OneBotFace:
             ev.pop(k, None)
         return ev
 
-    def recall(self, message_id: int, operator_id: Optional[int] = None) -> dict:
+    def recall(self, message_id: int, operator_id: Optional[int] = None) -> Dict[str, Any]:
         """A message is recalled: ``group_recall`` / ``friend_recall`` to every consumer."""
         with self._lock:
             r = self._messages.pop(message_id, None)
@@ -348,18 +352,18 @@ class OneBotFace:
         return {"message_id": message_id, "notice_type": ev["notice_type"]}
 
     # ---- faults -----------------------------------------------------------------------
-    def drop(self) -> dict:
+    def drop(self) -> Dict[str, Any]:
         """Close every WebSocket connection without a close frame (the peer sees 1006)."""
         n = 0
         for t in self._transports:
             n += t.abort_all() if hasattr(t, "abort_all") else 0
         return {"dropped": n}
 
-    def set_heartbeat(self, on: bool = False) -> dict:
+    def set_heartbeat(self, on: bool = False) -> Dict[str, Any]:
         self._heartbeats = bool(on)
         return {"heartbeat": self._heartbeats}
 
-    def set_online(self, online: bool, message: str = "你的帐号当前登录已失效，请重新登录") -> dict:
+    def set_online(self, online: bool, message: str = "你的帐号当前登录已失效，请重新登录") -> Dict[str, Any]:
         """Offline: a ``bot_offline`` notice, ``get_status`` online false, sends fail; sockets stay."""
         was, self._online = self._online, bool(online)
         if was and not online:
@@ -368,21 +372,21 @@ class OneBotFace:
             self.emit(ev)
         return {"online": self._online}
 
-    def add_send_timeouts(self, count: int = 1) -> dict:
+    def add_send_timeouts(self, count: int = 1) -> Dict[str, Any]:
         if int(count) < 1:
             raise ValueError("count must be >= 1")
         with self._lock:
             self._send_timeouts += int(count)
             return {"send_timeouts": self._send_timeouts}
 
-    def set_slow(self, ms: float, action: str = "*") -> dict:
+    def set_slow(self, ms: float, action: str = "*") -> Dict[str, Any]:
         if float(ms) <= 0:
             self._slow.pop(action, None)
         else:
             self._slow[action] = float(ms)
         return {"action": action, "ms": max(float(ms), 0.0)}
 
-    def status(self) -> dict:
+    def status(self) -> Dict[str, Any]:
         with self._lock:
             return {"self_id": self.self_id, "online": self._online, "heartbeat": self._heartbeats,
                     "heartbeat_interval": int(self.heartbeat_ms), "send_timeouts": self._send_timeouts,
