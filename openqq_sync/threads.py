@@ -13,6 +13,7 @@ skip the others.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 from typing import Any, Callable, Optional
 
@@ -67,6 +68,22 @@ def join_all(threads: "list[threading.Thread]", deadline: float, clock: Callable
         if thread.is_alive():
             alive.append(thread.name)
     return alive
+
+
+def stop_worker(thread: Optional[threading.Thread], jobs: "queue.Queue[Any]", timeout: float, *,
+                logger: logging.Logger, stuck: str = "still running after stop") -> None:
+    """Stop the one thread serving ``jobs``: queue its ``None`` sentinel behind what is
+    pending, join it for up to ``timeout`` s, and log ``stuck`` if it is still alive.
+    Nothing to do for ``thread`` None (never started, or already stopped)."""
+    if thread is None:
+        return
+    try:
+        jobs.put(None, timeout=timeout)
+    except queue.Full:
+        pass
+    thread.join(timeout)
+    if thread.is_alive():
+        logger.warning("%s %s", thread.name, stuck)
 
 
 def emit(signal: Any, sender: Any, **kwargs: Any) -> None:

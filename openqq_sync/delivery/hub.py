@@ -55,16 +55,8 @@ class LineWriter:
     def stop(self, timeout: float = 5.0) -> None:
         """Write what is queued for up to ``timeout`` s, then join. Idempotent; thread-safe."""
         thread, self._thread = self._thread, None
-        if thread is None:
-            return
-        try:
-            self._queue.put(None, timeout=timeout)
-        except queue.Full:
-            pass
-        thread.join(timeout)
-        if thread.is_alive():
-            # A write blocked on a reader that never reads cannot be interrupted.
-            log.warning("%s still blocked writing after stop", thread.name)
+        # A write blocked on a reader that never reads cannot be interrupted: it is logged.
+        _threads.stop_worker(thread, self._queue, timeout, logger=log, stuck="still blocked writing after stop")
 
     def _run(self, ready: threading.Event) -> None:
         ready.set()

@@ -42,15 +42,7 @@ class ReplyActions:
     def stop(self, timeout: float = 5.0) -> None:
         """Finish queued actions for up to ``timeout`` s and join. Idempotent; thread-safe."""
         thread, self._thread = self._thread, None
-        if thread is None:
-            return
-        try:
-            self._queue.put(None, timeout=timeout)
-        except queue.Full:
-            pass
-        thread.join(timeout)
-        if thread.is_alive():
-            log.warning("%s still running after stop", thread.name)
+        _threads.stop_worker(thread, self._queue, timeout, logger=log)
 
     def submit(self, msg: Any, answer: Dict[str, Any]) -> None:
         """Called by the post_api worker with the receiver's JSON answer. Thread-safe."""

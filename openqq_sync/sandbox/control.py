@@ -38,14 +38,21 @@ class _Error(Exception):
         self.status, self.message = status, message
 
 
-@bp.errorhandler(_Error)
 def _error(e: _Error) -> Response:
     return answer({"error": e.message}, status=e.status)
 
 
-@bp.errorhandler(ValueError)
 def _value_error(e: ValueError) -> Response:
     return answer({"error": str(e)}, status=400)
+
+
+def add_error_handlers(blueprint: Blueprint) -> None:
+    """Answer a control route's refusal or bad value as ``{"error": ...}`` JSON."""
+    blueprint.register_error_handler(_Error, _error)
+    blueprint.register_error_handler(ValueError, _value_error)
+
+
+add_error_handlers(bp)
 
 
 @bp.errorhandler(KeyError)

@@ -12,7 +12,7 @@ from typing import Any, Callable, Dict, Optional
 from flask import Blueprint, Response
 
 from .._wire import answer, world
-from ..control import _body, _call, _Error
+from ..control import _body, _call, _Error, add_error_handlers
 from .actions import ActionError
 from .face import OneBotFace
 
@@ -26,14 +26,7 @@ def _face() -> OneBotFace:
     return face
 
 
-@bp.errorhandler(_Error)
-def _error(e: _Error) -> Response:
-    return answer({"error": e.message}, status=e.status)
-
-
-@bp.errorhandler(ValueError)
-def _value_error(e: ValueError) -> Response:
-    return answer({"error": str(e)}, status=400)
+add_error_handlers(bp)
 
 
 @bp.route("", methods=["GET"])
