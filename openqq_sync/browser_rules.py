@@ -14,8 +14,11 @@ their Host alone. Everything here reads a WSGI environ, so any framework can use
 from __future__ import annotations
 
 import ipaddress
-from typing import Any, Dict, Iterable, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterable, Mapping, Optional, Tuple
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from .config import Config
 
 ALLOWED_HOSTS_OPTION = "--allowed-hosts"
 CORS_ORIGINS_OPTION = "--cors-origins"
@@ -92,7 +95,7 @@ class BrowserRules:
         self.any_origin = "*" in self.cors_origins
 
     @classmethod
-    def from_config(cls, config: Any) -> "BrowserRules":
+    def from_config(cls, config: Config) -> "BrowserRules":
         """The rules of a Config (or any object with ``token``, ``allowed_hosts``, ``cors_origins``)."""
         return cls(token=bool(getattr(config, "token", None)),
                    allowed_hosts=getattr(config, "allowed_hosts", None) or (),

@@ -18,11 +18,14 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, List, Optional
+from typing import TYPE_CHECKING, Any, List, Optional
 
 import png
 
 from . import signals
+
+if TYPE_CHECKING:
+    from .client.client import Client
 
 # The message lines keep the logger name they always had (users filter on it).
 log = logging.getLogger("openqq_sync.showmsg")
@@ -79,7 +82,7 @@ def format_message(msg: Any, *, now: Optional[float] = None) -> str:
 class ShowMsg:
     """Logs one client's messages; ``attach()``/``detach()`` connect and disconnect."""
 
-    def __init__(self, client: Any, logger: logging.Logger = log) -> None:
+    def __init__(self, client: Client, logger: logging.Logger = log) -> None:
         self._client = client
         self._log = logger
 

@@ -15,13 +15,16 @@ from __future__ import annotations
 import logging
 import threading
 import urllib.parse
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
 from .. import signals
 from .. import threads as _threads
 from ..client import contacts as _lookup
 from .outbound import DEFAULT_MAX_ANSWER, Answer, BadAnswer, Connection, NotSent
 from .post_api import redact
+
+if TYPE_CHECKING:
+    from ..client.client import Client
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +88,7 @@ class Heartbeat:
     :param max_answer: bytes of an answer read at most (the body is not used).
     """
 
-    def __init__(self, client: Any, poll_api: str, *, own_address: Callable[[], Tuple[str, int]],
+    def __init__(self, client: Client, poll_api: str, *, own_address: Callable[[], Tuple[str, int]],
                  interval: float = 5.0, timeout: float = 120.0, connect_timeout: float = 10.0,
                  token: Optional[str] = None, account: str = "default",
                  max_answer: int = DEFAULT_MAX_ANSWER) -> None:

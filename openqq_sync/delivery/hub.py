@@ -13,7 +13,7 @@ import logging
 import queue
 import sys
 import threading
-from typing import Any, Callable, Dict, List, Optional, TextIO, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, TextIO, Tuple
 
 from .. import signals
 from .. import threads as _threads
@@ -21,6 +21,10 @@ from . import payloads
 from .event_buffer import EventBuffer, waiter_cap
 from .post_api import PostApiReporter
 from .replies import ReplyActions
+
+if TYPE_CHECKING:
+    from ..client.client import Client
+    from ..config import Config
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +86,7 @@ class Delivery:
     :param stdout: where ``post_stdout`` lines go (default ``sys.stdout``).
     """
 
-    def __init__(self, client: Any, config: Any, *, stdout: Optional[TextIO] = None) -> None:
+    def __init__(self, client: Client, config: Config, *, stdout: Optional[TextIO] = None) -> None:
         self.client = client
         self.config = config
         account = config.account

@@ -15,7 +15,7 @@ from typing import Any, Dict, Optional, Tuple
 
 from .. import threads as _threads
 from ..client import contacts as _lookup
-from ..client.client import MAX_SHUTUP_SECONDS
+from ..client.client import MAX_SHUTUP_SECONDS, Client
 from ..client.sender import SendQueueFull
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ def _truthy(value: Any) -> bool:
 class ReplyActions:
     """Queue of (received message, answer) pairs, executed on one thread. Thread-safe."""
 
-    def __init__(self, client: Any, *, account: str = "default", max_pending: int = 1000) -> None:
+    def __init__(self, client: Client, *, account: str = "default", max_pending: int = 1000) -> None:
         self.client = client
         self.account = account
         self._queue: "queue.Queue[Optional[Tuple[Any, Dict[str, Any]]]]" = queue.Queue(max_pending)

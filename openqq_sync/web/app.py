@@ -8,7 +8,7 @@ redirects to the web console (issue 13).
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from flask import Flask, Response, redirect, request
 
@@ -18,8 +18,12 @@ from .blueprint import MAX_BODY, openqq_blueprint, refuse_for_browsers
 from .extra_routes import CONSOLE_PATH
 from .http import api_not_found, cors, preflight
 
+if TYPE_CHECKING:
+    from ..client.client import Client
+    from ..config import Config
 
-def create_app(client: Any, config: Any, *, delivery: Optional[Delivery] = None,
+
+def create_app(client: Client, config: Config, *, delivery: Optional[Delivery] = None,
                on_stop: Optional[Callable[[], None]] = None,
                _stop_delay: float = 3.0) -> Flask:  # test shim: _stop_delay
     """The API app for ``client``. ``app.extensions["openqq_sync"]`` is the views' context

@@ -9,7 +9,7 @@ hold as well: an unknown ``/openqq/...`` path or a wrong method answers 403 ``ap
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Dict, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional
 
 from flask import Blueprint, Response, g, request
 
@@ -20,13 +20,17 @@ from . import errors, extra_routes
 from .http import api_not_found, collect, cors, json_response, jsonp_callback, preflight, token_matches, wrap_jsonp
 from .views import ROUTES, Api, Route
 
+if TYPE_CHECKING:
+    from ..client.client import Client
+    from ..config import Config
+
 log = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
 
 
-def openqq_blueprint(client: Any, config: Any, *, delivery: Optional[Delivery] = None,
+def openqq_blueprint(client: Client, config: Config, *, delivery: Optional[Delivery] = None,
                      on_stop: Optional[Callable[[], None]] = None, name: str = "openqq",
                      _stop_delay: float = 3.0) -> Blueprint:  # test shim: _stop_delay
     """Build the API blueprint for ``client``.

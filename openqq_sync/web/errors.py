@@ -8,7 +8,7 @@ misses, which answer the original's 403 ``api not found``.
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, Optional
+from typing import TYPE_CHECKING, Any, Dict, Optional
 
 from flask import Response
 from werkzeug.exceptions import HTTPException
@@ -16,6 +16,9 @@ from werkzeug.exceptions import HTTPException
 from ..client.contacts import state_name
 from ..serving import quiet_logger
 from .http import api_not_found, json_response
+
+if TYPE_CHECKING:
+    from ..client.client import Client
 
 log = logging.getLogger(__name__)
 # A request that trips a bug could repeat it at will: its traceback is logged, a few a minute.
@@ -51,7 +54,7 @@ class ApiError(Exception):
         return json_response(self.to_dict(), self.http_status, headers)
 
 
-def not_running(client: Any) -> ApiError:
+def not_running(client: Client) -> ApiError:
     """The answer while the client is logging in (or stopped): at once, with the state."""
     return ApiError(NOT_RUNNING, "client not running", extra={"state": state_name(client)})
 

@@ -32,8 +32,9 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from flask import request
 
 from ..client import contacts as _lookup
-from ..client.client import MAX_SHUTUP_SECONDS
+from ..client.client import MAX_SHUTUP_SECONDS, Client
 from ..client.sender import SendQueueFull
+from ..config import Config
 from ..model import Contact
 from ..threads import spawn
 from .cache import JsonCache
@@ -78,8 +79,8 @@ class Api:
     :param stop_delay: seconds between ``stop_client``/``relogin`` answering and acting (3 s).
     """
 
-    client: Any
-    config: Any
+    client: Client
+    config: Config
     delivery: Any
     on_stop: Optional[Callable[[], None]] = None
     stop_delay: float = 3.0
