@@ -203,40 +203,41 @@ class Friend(Contact):
         return name
 
 
-class _MemberList:
+class _MemberList(Contact):
     """Copy-on-write member storage shared by Group and Discuss (readers never lock)."""
 
     __slots__ = ()
     _HAS_MEMBERS = True
+    _members: Optional[Dict[Any, Any]]   # a slot of each subclass; None until loaded
 
     # Comes before Contact in the bases, so these wrap Contact's own.
     def __init__(self, record: Optional[Mapping[str, Any]] = None, **fields: Any) -> None:
-        super().__init__(record, **fields)  # type: ignore[call-arg]
+        super().__init__(record, **fields)
         self._init_members()
 
     def _init_members(self) -> None:
         object.__setattr__(self, "_members", None)
 
     def to_json(self) -> Dict[str, Any]:
-        out: Dict[str, Any] = super().to_json()  # type: ignore[misc]
-        if self._members is not None:  # type: ignore[attr-defined]
+        out: Dict[str, Any] = super().to_json()
+        if self._members is not None:
             out["member"] = self._members_json()
         return out
 
     @property
     def members(self) -> List[Any]:
         """A snapshot list of the members (empty if never loaded). Thread-safe."""
-        members = self._members  # type: ignore[attr-defined]
+        members = self._members
         return list(members.values()) if members else []
 
     @property
     def members_loaded(self) -> bool:
         """True once the member list was touched (then ``member`` appears in the JSON)."""
-        return self._members is not None  # type: ignore[attr-defined]
+        return self._members is not None
 
     def member(self, member_id: Any) -> Any:
         """The member with this id, or None. Thread-safe."""
-        members = self._members  # type: ignore[attr-defined]
+        members = self._members
         if not members:
             return None
         return members.get(_key(member_id))

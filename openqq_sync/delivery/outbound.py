@@ -19,7 +19,7 @@ import threading
 import time
 import urllib.parse
 from dataclasses import dataclass
-from typing import Callable, Dict, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional
 
 DEFAULT_MAX_ANSWER = 1 << 20
 READ_SIZE = 65536
@@ -42,7 +42,13 @@ class Answer:
     body: bytes
 
 
-class _Deadline:
+if TYPE_CHECKING:
+    _SocketBase = socket.socket  # what the mixin below is mixed into
+else:
+    _SocketBase = object
+
+
+class _Deadline(_SocketBase):
     """Socket mixin: every read gives up at ``deadline`` (a ``time.monotonic()`` value), so
     the whole answer, headers and body, has one time limit however it trickles in; and
     ``on_late`` is called once if no answer has come by ``late_at`` (reading goes on). Both
@@ -64,31 +70,31 @@ class _Deadline:
                 self._late()
             else:
                 left = min(left, self.late_at - now)
-        current = self.gettimeout()  # type: ignore[attr-defined]
+        current = self.gettimeout()
         # Each settimeout() is a system call: keep a timeout up to 5 % too long.
         if current is None or not left <= current <= left * 1.05:
-            self.settimeout(left)  # type: ignore[attr-defined]
+            self.settimeout(left)
 
     def _late(self) -> None:
         on_late, self.on_late = self.on_late, None
         if on_late is not None:
             on_late()
 
-    def recv_into(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def recv_into(self, *args: Any, **kwargs: Any) -> int:
         while True:
             self._arm()
             try:
-                return super().recv_into(*args, **kwargs)  # type: ignore[misc]
+                return super().recv_into(*args, **kwargs)
             except TimeoutError:
                 if self.on_late is None:
                     raise
                 self._late()
 
-    def recv(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def recv(self, *args: Any, **kwargs: Any) -> bytes:
         while True:
             self._arm()
             try:
-                return super().recv(*args, **kwargs)  # type: ignore[misc]
+                return super().recv(*args, **kwargs)
             except TimeoutError:
                 if self.on_late is None:
                     raise
@@ -146,9 +152,9 @@ class Connection:
         self._sock: Optional[socket.socket] = None      # kept: a closing answer owns it alone
 
     @classmethod
-    def for_url(cls, url: str, **kw: float) -> "Connection":
+    def for_url(cls, url: str, *, timeout: float = 5.0, max_answer: int = DEFAULT_MAX_ANSWER) -> "Connection":
         parts = urllib.parse.urlsplit(url)
-        return cls(parts.scheme, parts.hostname or "", parts.port, **kw)  # type: ignore[arg-type]
+        return cls(parts.scheme, parts.hostname or "", parts.port, timeout=timeout, max_answer=max_answer)
 
     # --- one request -----------------------------------------------------------------
     def send(self, method: str, path: str, body: Optional[bytes] = None,

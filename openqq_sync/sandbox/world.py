@@ -440,7 +440,7 @@ class SandboxWorld(MutationsMixin):
                 if sender_uid != me and sender_uid not in d.friends:
                     raise ValueError("no friend with uid %s" % sender_uid)
             elif type == "group_message" or (type == "sess_message" and group_uid is not None):
-                g = d.groups.get(group_uid)  # type: ignore[arg-type]
+                g = d.groups.get(group_uid) if group_uid is not None else None
                 if g is None:
                     raise ValueError("no group with uid %s" % group_uid)
                 if sender_uid not in g.members:
@@ -533,19 +533,22 @@ class SandboxWorld(MutationsMixin):
             return {"poll_type": "message", "value": {"msg_id": msg_id, "from_uin": pid, "to_uin": to_uin,
                                                        "msg_type": 0, "time": now, "content": wire}}
         if type == "group_message":
-            gid = g.ids.to_id("gid", group_uid)  # type: ignore[arg-type]
+            assert group_uid is not None  # inject_message checked the group
+            gid = g.ids.to_id("gid", group_uid)
             return {"poll_type": "group_message", "value": {
                 "msg_id": msg_id, "from_uin": gid, "group_code": gid, "send_uin": pid, "to_uin": to_uin,
                 "msg_type": 0, "time": now, "content": wire}}
         if type == "discuss_message":
-            did = g.ids.to_id("did", self.data.discusses[discuss_key].serial)  # type: ignore[index]
+            assert discuss_key is not None  # inject_message checked the discussion
+            did = g.ids.to_id("did", self.data.discusses[discuss_key].serial)
             return {"poll_type": "discu_message", "value": {
                 "msg_id": msg_id, "did": did, "from_uin": did, "send_uin": pid, "to_uin": to_uin,
                 "msg_type": 0, "time": now, "content": wire}}
         if group_uid is not None:
             via_id, service_type = g.ids.to_id("gid", group_uid), 0
         else:
-            via_id, service_type = g.ids.to_id("did", self.data.discusses[discuss_key].serial), 1  # type: ignore[index]
+            assert discuss_key is not None  # a sess message comes through a group or a discussion
+            via_id, service_type = g.ids.to_id("did", self.data.discusses[discuss_key].serial), 1
         return {"poll_type": "sess_message", "value": {
             "msg_id": msg_id, "from_uin": pid, "to_uin": to_uin, "id": via_id, "ruin": sender,
             "service_type": service_type, "msg_type": 140,

@@ -33,12 +33,13 @@ def create_app(client: Client, config: Config, *, delivery: Optional[Delivery] =
     app = Flask("openqq_sync", static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     app.config["PROPAGATE_EXCEPTIONS"] = False
+    # Flask types app.json as the JSONProvider base; a new app's is the DefaultJSONProvider.
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     bp = openqq_blueprint(client, config, delivery=delivery, on_stop=on_stop, _stop_delay=_stop_delay)
     app.register_blueprint(bp)
-    app.extensions["openqq_sync"] = bp.openqq  # type: ignore[attr-defined]
+    app.extensions["openqq_sync"] = bp.openqq
 
-    rules = bp.openqq_rules  # type: ignore[attr-defined]
+    rules = bp.openqq_rules
 
     @app.before_request
     def _options_anywhere() -> Optional[Response]:

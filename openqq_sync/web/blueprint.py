@@ -30,9 +30,19 @@ MAX_BODY = 1024 * 1024
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
 
 
+class OpenqqBlueprint(Blueprint):
+    """A Flask Blueprint that carries its views' context (``openqq``: ``.client``,
+    ``.config``, ``.delivery``, ``.close()``) and its browser rules (``openqq_rules``)."""
+
+    def __init__(self, name: str, import_name: str, *, api: Api, rules: BrowserRules) -> None:
+        super().__init__(name, import_name)
+        self.openqq = api
+        self.openqq_rules = rules
+
+
 def openqq_blueprint(client: Client, config: Config, *, delivery: Optional[Delivery] = None,
                      on_stop: Optional[Callable[[], None]] = None, name: str = "openqq",
-                     _stop_delay: float = 3.0) -> Blueprint:  # test shim: _stop_delay
+                     _stop_delay: float = 3.0) -> OpenqqBlueprint:  # test shim: _stop_delay
     """Build the API blueprint for ``client``.
 
     :param config: the :class:`~openqq_sync.config.Config` (``token``, ``send_timeout``,
@@ -47,11 +57,9 @@ def openqq_blueprint(client: Client, config: Config, *, delivery: Optional[Deliv
     if delivery is None:
         delivery = Delivery(client, config).start()
     api = Api(client=client, config=config, delivery=delivery, on_stop=on_stop, stop_delay=_stop_delay)
-    bp = Blueprint(name, __name__)
-    bp.openqq = api  # type: ignore[attr-defined]
-    token = getattr(config, "token", None)
+    token = config.token
     rules = BrowserRules.from_config(config)
-    bp.openqq_rules = rules  # type: ignore[attr-defined]
+    bp = OpenqqBlueprint(name, __name__, api=api, rules=rules)
 
     @bp.before_request
     def _before() -> Optional[Response]:

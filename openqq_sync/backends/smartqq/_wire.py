@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import time
-from typing import Any, Callable, Dict, TypeVar
+from typing import Any, Callable, Dict, TypeVar, cast
 
 from ...errors import OpenQQError, ProtocolError
 
@@ -57,4 +57,4 @@ def malformed_is_protocol_error(fn: F) -> F:
             raise
         except (TypeError, KeyError, IndexError, ValueError, AttributeError) as e:
             raise ProtocolError(None, None, "malformed answer to %s: %r" % (fn.__name__, e)) from e
-    return wrapper  # type: ignore[return-value]
+    return cast(F, wrapper)

@@ -218,12 +218,13 @@ class _HttpApiHandler(http.server.BaseHTTPRequestHandler):
                 params = {k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
             else:
                 try:
-                    params = json.loads(body)
+                    decoded: Any = json.loads(body)
                 except ValueError:
-                    params = None  # type: ignore[assignment]
-                if not isinstance(params, dict):
+                    decoded = None
+                if not isinstance(decoded, dict):
                     self._reply(400, b"Invalid JSON", "text/plain")
                     return
+                params = decoded
         params.update(query)
         params.pop("access_token", None)
         action = urlsplit(self.path).path.strip("/").split("/")[0]
