@@ -96,11 +96,9 @@ class BrowserRules:
 
     @classmethod
     def from_config(cls, config: Config) -> "BrowserRules":
-        """The rules of a Config (or any object with ``token``, ``allowed_hosts``, ``cors_origins``)."""
-        return cls(token=bool(getattr(config, "token", None)),
-                   allowed_hosts=getattr(config, "allowed_hosts", None) or (),
-                   cors_origins=getattr(config, "cors_origins", None) or (),
-                   own_host=getattr(config, "host", None))
+        """The rules of a Config: its ``token``, ``allowed_hosts``, ``cors_origins`` and ``host``."""
+        return cls(token=bool(config.token), allowed_hosts=config.allowed_hosts or (),
+                   cors_origins=config.cors_origins or (), own_host=config.host)
 
     # --- the checks ----------------------------------------------------------------
     def host_allowed(self, host: str) -> bool:
