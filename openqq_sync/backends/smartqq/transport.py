@@ -314,8 +314,7 @@ class Transport:
                 expires = rec.get("expires")
                 if expires is not None and expires <= now:
                     continue
-                # types-requests leaves create_cookie unannotated.
-                cookie = create_cookie(rec["name"], rec["value"], domain=rec.get("domain", ""),  # type: ignore[no-untyped-call]
+                cookie = create_cookie(rec["name"], rec["value"], domain=rec.get("domain", ""),
                                        path=rec.get("path", "/"), expires=expires,
                                        secure=bool(rec.get("secure")))
                 if rec.get("host_only"):
