@@ -39,6 +39,15 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def url_option_refusal(config: Config) -> Optional[str]:
+    """Why ``--post-api`` or ``--poll-api`` is refused (not an http:// or https:// URL), or None."""
+    for name, url in (("post_api", config.post_api), ("poll_api", config.poll_api)):
+        parts = urllib.parse.urlsplit(url or "")
+        if url and (parts.scheme not in ("http", "https") or not parts.hostname):
+            return f"openqq: --{name.replace('_', '-')} must be an http:// or https:// URL"
+    return None
+
+
 def add_parsers(sub: Any) -> None:
     """Register ``run`` and ``demo`` on an argparse subparsers object."""
     run = sub.add_parser("run", help="log in and serve the Openqq API",
@@ -133,11 +142,10 @@ def serve(config: Config, *, _installed: Optional[Callable[[Any], None]] = None)
               f"can reach it could send messages as you. Set --token TOKEN (or OPENQQ_TOKEN), "
               f"or pass --allow-no-token to accept an open API.", file=sys.stderr)
         return 2
-    for name, url in (("post_api", config.post_api), ("poll_api", config.poll_api)):
-        parts = urllib.parse.urlsplit(url or "")
-        if url and (parts.scheme not in ("http", "https") or not parts.hostname):
-            print(f"openqq: --{name.replace('_', '-')} must be an http:// or https:// URL", file=sys.stderr)
-            return 2
+    refusal = url_option_refusal(config)
+    if refusal:
+        print(refusal, file=sys.stderr)
+        return 2
     from .client import Client
     from .delivery import Delivery, Heartbeat
     from .terminal import ShowMsg

@@ -28,7 +28,6 @@ import os
 import signal
 import sys
 import threading
-import urllib.parse
 from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
 
 from .. import cli as options
@@ -144,7 +143,7 @@ def controller_command(args: argparse.Namespace) -> int:
 def serve(config: Config, *, max_clients: int = 100, defaults: Optional[Dict[str, str]] = None,
           _installed: Any = None) -> int:  # test shim: called with the server once it listens
     """Run the controller until SIGTERM/SIGINT; call from the main thread."""
-    from ..runner import is_loopback
+    from ..runner import is_loopback, url_option_refusal
     from ..web import ApiServer
     from .app import create_controller_app
     from .heartbeat import ControllerHeartbeat
@@ -156,11 +155,10 @@ def serve(config: Config, *, max_clients: int = 100, defaults: Optional[Dict[str
               f"can reach it could start clients and send messages. Set --token TOKEN (or OPENQQ_TOKEN), "
               f"or pass --allow-no-token.", file=sys.stderr)
         return 2
-    for name in ("post_api", "poll_api"):
-        parts = urllib.parse.urlsplit(getattr(config, name) or "")
-        if getattr(config, name) and (parts.scheme not in ("http", "https") or not parts.hostname):
-            print(f"openqq: --{name.replace('_', '-')} must be an http:// or https:// URL", file=sys.stderr)
-            return 2
+    refusal = url_option_refusal(config)
+    if refusal:
+        print(refusal, file=sys.stderr)
+        return 2
     files = Files(config.tmpdir)
     os.makedirs(files.tmpdir, mode=0o700, exist_ok=True)
     other = files.claim_pid()
