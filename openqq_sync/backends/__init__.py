@@ -1,0 +1,1 @@
+"""Backends: the protocols that drive an account (SmartQQ, OneBot v11) under the client core."""
