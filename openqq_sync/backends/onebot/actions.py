@@ -1,0 +1,187 @@
+"""The OneBot actions the backend runs: contact fetches, sends, group admin.
+
+Each function takes ``call`` (a :meth:`Connection.call`, or anything with its signature)
+and returns Openqq records or statuses; nothing here keeps state. Thread-safe as ``call``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable, List, Optional, Sequence, Tuple
+
+from .connection import ActionFailed, ActionTimeout, ConnectionLost
+from .mapping import Record, friend_records, group_record, member_record, user_record
+from .segments import outgoing
+
+__all__ = [
+    "SendResult",
+    "fetch_user",
+    "fetch_friends",
+    "fetch_groups",
+    "fetch_group",
+    "fetch_member",
+    "send",
+    "shutup",
+    "kick",
+]
+
+log = logging.getLogger(__name__)
+
+Call = Callable[..., Any]
+
+SENT_OK = (0, "发送成功", "发送正常")
+#: No answer in time: the message may be out, so it is final (never sent twice).
+FAIL_NO_ANSWER = (-1, "发送失败", "服务端无响应(可能已发出,不重发)")
+#: The connection ended before the frame went out: nothing was sent, a retry is safe.
+FAIL_NOT_CONNECTED = (-1, "发送失败", "未连接到OneBot服务端")
+RETCODE_TIMEOUT = 1200
+
+
+class SendResult:
+    """The outcome of one send: ``status`` ``(code, msg, info)``, the server's
+    ``message_id`` (None unless sent), and whether a retry could not send it twice."""
+
+    __slots__ = ("status", "message_id", "retryable")
+
+    def __init__(self, status: Tuple[int, str, str], message_id: Any = None, retryable: bool = False) -> None:
+        self.status = status
+        self.message_id = message_id
+        self.retryable = retryable
+
+    @property
+    def ok(self) -> bool:
+        return self.status[0] == 0
+
+    def __repr__(self) -> str:
+        return f"<SendResult {self.status} id={self.message_id!r} retryable={self.retryable}>"
+
+
+# -- contacts -----------------------------------------------------------------------------
+def fetch_user(call: Call) -> Record:
+    """The account: ``get_login_info``, its profile (``get_stranger_info``, optional) and
+    ``get_status`` (optional; online assumed when the server lacks it)."""
+    login = call("get_login_info")
+    if not isinstance(login, dict):
+        raise ActionFailed("get_login_info", None, "answer without data")
+    try:
+        profile = call("get_stranger_info", {"user_id": login.get("user_id")})
+    except ActionFailed as e:
+        log.debug("no profile of the account: %s", e)
+        profile = None
+    try:
+        status = call("get_status")
+        online = bool(status.get("online", True)) if isinstance(status, dict) else True
+    except ActionFailed:
+        online = True
+    return user_record(login, profile if isinstance(profile, dict) else None, online)
+
+
+def fetch_friends(call: Call) -> List[Record]:
+    """Friends with their category (``get_friends_with_category``, NapCat and LLBot), or
+    without (``get_friend_list``) where the server lacks the extension."""
+    try:
+        return friend_records(call("get_friends_with_category"))
+    except ActionFailed as e:
+        log.debug("get_friends_with_category not served (%s): friends without categories", e)
+    return friend_records(call("get_friend_list"))
+
+
+def fetch_group(call: Call, group: Any, self_id: Any) -> Tuple[Record, Optional[List[Record]]]:
+    """One group (an entry of ``get_group_list``, or a group id) and its members.
+
+    Members are None when their list could not be fetched: the caller keeps what it has
+    rather than losing every member.
+    """
+    if not isinstance(group, dict):
+        group = call("get_group_info", {"group_id": int(group)})
+        if not isinstance(group, dict):
+            raise ActionFailed("get_group_info", None, "answer without data")
+    try:
+        answer = call("get_group_member_list", {"group_id": group.get("group_id")})
+        members: Optional[List[Record]] = [member_record(m) for m in answer or [] if isinstance(m, dict)]
+    except ActionFailed as e:
+        log.warning("members of group %s: %s", group.get("group_id"), e)
+        members = None
+    return group_record(group, members, self_id), members
+
+
+def fetch_groups(call: Call, self_id: Any) -> List[Tuple[Record, Optional[List[Record]]]]:
+    """Every group with its members (one ``get_group_member_list`` per group)."""
+    groups = call("get_group_list")
+    return [fetch_group(call, g, self_id) for g in groups or [] if isinstance(g, dict)]
+
+
+def fetch_member(call: Call, group_id: Any, user_id: Any) -> Optional[Record]:
+    """One member (``get_group_member_info``), None when the server has none."""
+    try:
+        member = call("get_group_member_info", {"group_id": int(group_id), "user_id": int(user_id),
+                                                "no_cache": True})
+    except ActionFailed as e:
+        log.info("member %s of group %s: %s", user_id, group_id, e)
+        return None
+    return member_record(member) if isinstance(member, dict) else None
+
+
+# -- sends ----------------------------------------------------------------------------------
+def send(call: Call, kind: str, content: str, *, user_id: Any = None, group_id: Any = None) -> SendResult:
+    """Send ``content`` (Openqq text) as a ``kind`` message; never raises for the outcome.
+
+    ``friend_message`` -> ``send_private_msg``; ``group_message`` -> ``send_group_msg``;
+    ``sess_message`` -> ``send_private_msg`` with the ``group_id`` (a group temporary
+    session on NapCat). A failed answer is final with ``code`` = the retcode and the
+    server's wording; retcode 1200 (NapCat's "Timeout ... sendMsg", risk control) and a
+    missing answer are final too: the message may be out, and resending it could be
+    seen twice or get the account restricted.
+    """
+    message = outgoing(content)
+    if kind == "group_message":
+        action, params = "send_group_msg", {"group_id": int(group_id), "message": message}
+    elif kind == "friend_message":
+        action, params = "send_private_msg", {"user_id": int(user_id), "message": message}
+    elif kind == "sess_message":
+        action, params = "send_private_msg", {"user_id": int(user_id), "group_id": int(group_id),
+                                              "message": message}
+    else:
+        raise ValueError(f"OneBot cannot send a {kind}")
+    try:
+        data = call(action, params)
+    except ActionFailed as e:
+        wording = e.wording or "服务端拒绝"
+        if e.retcode == RETCODE_TIMEOUT:
+            wording = "服务端发送超时(可能已发出,不重发): " + wording
+        code = e.retcode if isinstance(e.retcode, int) and e.retcode != 0 else -1
+        return SendResult((code, "发送失败", wording))
+    except ActionTimeout:
+        return SendResult(FAIL_NO_ANSWER)
+    except ConnectionLost as e:
+        # A loss after the frame went out leaves the send unknown: final, like a timeout.
+        return SendResult(FAIL_NO_ANSWER) if e.sent else SendResult(FAIL_NOT_CONNECTED, retryable=True)
+    message_id = data.get("message_id") if isinstance(data, dict) else None
+    return SendResult(SENT_OK, message_id)
+
+
+# -- group admin ------------------------------------------------------------------------------
+def shutup(call: Call, group_id: Any, user_ids: Sequence[Any], seconds: int) -> bool:
+    """Mute members for ``seconds`` (``set_group_ban``, one call per member; the duration
+    is always passed: NapCat's default is 0, which lifts a ban). True if every call ran."""
+    ok = True
+    for uid in user_ids:
+        try:
+            call("set_group_ban", {"group_id": int(group_id), "user_id": int(uid), "duration": int(seconds)})
+        except (ActionFailed, ActionTimeout, ConnectionLost) as e:
+            log.error("shutup of %s in group %s failed: %s", uid, group_id, e)
+            ok = False
+    return ok
+
+
+def kick(call: Call, group_id: Any, user_ids: Sequence[Any]) -> List[Any]:
+    """Remove members (``set_group_kick``, not blocking re-joins); returns the ids removed."""
+    done = []
+    for uid in user_ids:
+        try:
+            call("set_group_kick", {"group_id": int(group_id), "user_id": int(uid), "reject_add_request": False})
+        except (ActionFailed, ActionTimeout, ConnectionLost) as e:
+            log.error("kick of %s from group %s failed: %s", uid, group_id, e)
+            continue
+        done.append(uid)
+    return done
