@@ -12,8 +12,8 @@ import threading
 import requests
 
 from openqq_sync.config import Config
-from openqq_sync.protocol.login import LoginFlow
-from openqq_sync.protocol.transport import Transport
+from openqq_sync.backends.smartqq.login import LoginFlow
+from openqq_sync.backends.smartqq.transport import Transport
 
 R_D = "http://d1.web2.qq.com/proxy.html?v=20151105001&callback=1&id=2"
 FONT = {"name": "宋体", "size": 10, "style": [0, 0, 0], "color": "000000"}

@@ -61,7 +61,7 @@ def main(argv: "list[str] | None" = None) -> int:
     from openqq_sync.config import Config
 
     if args.lazy_members:
-        from openqq_sync._loader import Loader
+        from openqq_sync.client.loader import Loader
 
         Loader._members_of = lambda self, owner: []  # type: ignore[method-assign]
 

@@ -85,7 +85,7 @@ def run(full: bool) -> List[Row]:
     floor_box = Sandbox(world="small")
     sandbox = api = None
     try:
-        from openqq_sync.protocol.contacts import fetch_friends, fetch_groups, fetch_user
+        from openqq_sync.backends.smartqq.contacts import fetch_friends, fetch_groups, fetch_user
         raw = RawSession(floor_box.url)
         friend_id = fetch_friends(raw.transport, raw.creds)[0]["id"]
         group_id = fetch_groups(raw.transport, raw.creds)[0]["id"]

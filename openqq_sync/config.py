@@ -1,7 +1,9 @@
 """Client and API options. Defaults mirror the original client's and its Openqq plugin's.
 
-One flat dataclass: the ``openqq`` command fills it from flags, ``OPENQQ_<OPTION>``
-environment variables and a config file (see ``cli.py``); embedders construct it directly.
+One frozen dataclass, checked when built: the ``openqq`` command fills it from flags,
+``OPENQQ_<OPTION>`` environment variables and a config file (see ``options.py``);
+embedders construct it directly and derive variants with ``dataclasses.replace`` (or
+``config.replace(...)``).
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ import dataclasses
 import os
 import tempfile
 from dataclasses import dataclass, field
-from typing import List, Optional
+from typing import Any, List, Optional
+from urllib.parse import urlsplit
 
 DEFAULT_POST_EVENT_LIST = [
     "login", "stop", "state_change", "input_qrcode", "new_group", "new_friend",
@@ -18,10 +21,15 @@ DEFAULT_POST_EVENT_LIST = [
 ]
 
 
-@dataclass
+MEMBER_LOADS = ("login", "background")
+
+
+@dataclass(frozen=True)
 class Config:
     # --- account and files -------------------------------------------------------------
     account: str = "default"
+    # --- which protocol: "smartqq" (built in); others register in openqq_sync.backends --
+    backend: str = "smartqq"
     tmpdir: str = field(default_factory=tempfile.gettempdir)
     keep_cookie: bool = True
     # --- where SmartQQ lives: None = the real hosts; "http://127.0.0.1:9000" = a sandbox --
@@ -88,6 +96,33 @@ class Config:
     log_level: str = "info"
     log_path: Optional[str] = None
 
+    def __post_init__(self) -> None:
+        # Numbers arrive as text or ints from files and flags: each field holds its own type.
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.type == "float" and isinstance(value, (int, str)) and not isinstance(value, bool):
+                object.__setattr__(self, f.name, float(value))
+            elif f.type == "int" and isinstance(value, str):
+                object.__setattr__(self, f.name, int(value))
+        if self.member_load not in MEMBER_LOADS:
+            raise ValueError(f"member_load must be 'login' or 'background', not {self.member_load!r}")
+        if not self.account or any(c in self.account for c in "/\\\0"):
+            raise ValueError(f"account must be a non-empty name without path separators, not {self.account!r}")
+        if self.server is not None:
+            parts = urlsplit(self.server)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise ValueError(f"server must look like http://host:port, not {self.server!r}")
+        from . import backends   # here, not at the top: backends imports this module's users
+        if self.backend not in backends.names():
+            raise ValueError(f"unknown backend {self.backend!r} (known: {', '.join(backends.names())})")
+        for name in ("member_fetch_workers", "msg_ttl", "qrcode_count_max", "threads"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, not {getattr(self, name)!r}")
+        for name in ("send_interval", "update_interval", "qrcode_poll_interval", "poll_retry_max_delay",
+                     "ua_connect_timeout", "ua_request_timeout", "send_timeout"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative, not {getattr(self, name)!r}")
+
     # File names are the original's, so tools that read them keep working.
     @property
     def cookie_path(self) -> str:
@@ -105,7 +140,7 @@ class Config:
     def state_path(self) -> str:
         return os.path.join(self.tmpdir, f"mojo_webqq_state_{self.account}.json")
 
-    def replace(self, **changes) -> "Config":
+    def replace(self, **changes: Any) -> "Config":
         return dataclasses.replace(self, **changes)
 
     @classmethod

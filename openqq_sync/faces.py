@@ -1,6 +1,7 @@
 """The QQ face table and the emoji table of SmartQQ (protocol document 8.3 and 7.5).
 
-Data only, no I/O: shared by the client codec and the sandbox.
+Data, and the parse of outgoing text into face segments; no I/O. Shared by the client,
+its backends and the sandbox.
 
 * ``FACES``: face id -> name, as in Mojo::Webqq Message/Face.pm. A face renders as
   ``[<name>]``; on receive, id 0 and unknown ids render as ``[表情]`` (``UNKNOWN_FACE``).
@@ -8,6 +9,11 @@ Data only, no I/O: shared by the client codec and the sandbox.
 * ``EMOJI``: ``:name:`` -> Chinese name, as in Message/Emoji.pm; recognised on receive only,
   where ``:joy:`` renders as ``[高兴]``. ``EMOJI_PATTERN`` is the regex the original used.
 """
+
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, List
 
 UNKNOWN_FACE = "[表情]"
 EMOJI_PATTERN = r":[a-z0-9_]+:"
@@ -294,3 +300,48 @@ EMOJI: dict[str, str] = {
     ":mens:": "男洗手间",
     ":womens:": "女洗手间",
 }
+
+
+# -- outgoing text -> segments (8.3), shared by every backend -------------------------
+
+Segment = Dict[str, Any]
+
+_BRACKETED = re.compile(r"\[([^\[\]]*)\]")
+
+
+def text_segment(text: str) -> Segment:
+    return {"type": "txt", "content": text}
+
+
+def append_text(segments: List[Segment], text: str) -> None:
+    # Unknown [..] and the text around it are one text run, as the original produced.
+    if not text:
+        return
+    if segments and segments[-1]["type"] == "txt":
+        segments[-1]["content"] += text
+    else:
+        segments.append(text_segment(text))
+
+
+def face_parse(text: str) -> List[Segment]:
+    """Split outgoing text into txt and face segments (8.3).
+
+    Only ``[<face name>]`` is recognised; unknown bracketed text stays text, and emoji
+    names are not converted on send.
+    """
+    segments: List[Segment] = []
+    pos = 0
+    for m in _BRACKETED.finditer(text):
+        face_id = FACE_IDS.get(m.group(1))
+        if face_id is None:
+            continue
+        append_text(segments, text[pos:m.start()])
+        segments.append({"type": "face", "id": face_id, "content": "[%s]" % m.group(1)})
+        pos = m.end()
+    append_text(segments, text[pos:])
+    return segments
+
+
+def replace_comp_sign(text: str) -> str:
+    """The outgoing angle-bracket replacement (8.2): ``<`` → ``＜``, ``>`` → ``＞``."""
+    return text.replace("<", "\uff1c").replace(">", "\uff1e")

@@ -7,7 +7,7 @@ fetchers' records pass straight through to the API), reads them as attributes, a
 ``to_json()`` returns every stored key not starting with ``_``. A group or discussion
 carries a ``member`` array in its JSON only once its member list was touched.
 
-Thread-safety: objects are mutated only by the :class:`~openqq_sync.contacts.ContactStore`
+Thread-safety: objects are mutated only by the :class:`~openqq_sync.client.contacts.ContactStore`
 under its lock. Readers on other threads see each assignment whole: a stored value is
 replaced, never mutated in place, and member lists are replaced copy-on-write, so a reader
 holding an old list keeps a consistent one.

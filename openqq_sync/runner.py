@@ -73,7 +73,7 @@ def setup_logging(config: Config) -> None:
     # Every SmartQQ request is logged by the transport; that is HTTP detail (debug), and at
     # info it would bury the message lines.
     if level > logging.DEBUG:
-        logging.getLogger("openqq_sync.protocol.transport").setLevel(max(level, logging.WARNING))
+        logging.getLogger("openqq_sync.backends.smartqq.transport").setLevel(max(level, logging.WARNING))
     # urllib3 logs each URL with its query string (psessionid, vfwebqq, ptwebqq...) at
     # debug; the transport logs the same requests with those values redacted.
     logging.getLogger("urllib3").setLevel(max(level, logging.INFO))
@@ -141,7 +141,7 @@ def serve(config: Config, *, _installed: Optional[Callable[[Any], None]] = None)
             return 2
     from .client import Client
     from .delivery import Delivery, Heartbeat
-    from .showmsg import ShowMsg
+    from .terminal import ShowMsg
     from .web import ApiServer, create_app
 
     client = Client(config)

@@ -20,7 +20,8 @@ import threading
 import urllib.parse
 from typing import Any, Callable, Optional, Tuple
 
-from .. import _lookup, signals
+from .. import signals
+from ..client import contacts as _lookup
 from .post_api import redact
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ import queue
 import threading
 from typing import Any, Dict, Optional, Tuple
 
-from .. import _lookup
+from ..client import contacts as _lookup
 
 log = logging.getLogger(__name__)
 

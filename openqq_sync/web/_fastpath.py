@@ -30,7 +30,7 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, Hashable, Iterable, Optional
 from urllib.parse import parse_qsl
 
-from .. import _lookup
+from ..client import contacts as _lookup
 from . import views_contacts, views_control, views_send
 from ._http import JSON_TYPE, dumps, token_matches
 from ._params import FRAMEWORK_PARAMS

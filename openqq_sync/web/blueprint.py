@@ -13,7 +13,7 @@ from typing import Any, Callable, Dict, Optional
 
 from flask import Blueprint, Response, g, request
 
-from .. import _lookup
+from ..client import contacts as _lookup
 from ..delivery import Delivery
 from . import errors, views_contacts, views_control, views_group, views_send  # noqa: F401 (routes)
 from . import extra_routes

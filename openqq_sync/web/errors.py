@@ -13,7 +13,7 @@ from typing import Any, Dict, Optional
 from flask import Response
 from werkzeug.exceptions import HTTPException
 
-from .._lookup import state_name
+from ..client.contacts import state_name
 from ._http import api_not_found, json_response
 
 log = logging.getLogger(__name__)

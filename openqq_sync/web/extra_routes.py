@@ -16,7 +16,7 @@ from typing import Any
 
 from flask import Blueprint, Response, request, send_file
 
-from .. import _lookup
+from ..client import contacts as _lookup
 from . import openapi
 from ._http import CORS_ORIGIN, json_response
 from .errors import ApiError

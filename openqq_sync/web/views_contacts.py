@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List
 
-from .. import _lookup
+from ..client import contacts as _lookup
 from ..model import Contact
 from ._params import FRAMEWORK_PARAMS
 from ._routes import GET, Api, route

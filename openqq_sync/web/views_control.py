@@ -12,7 +12,7 @@ import sys
 import time
 from typing import Any, Dict
 
-from .. import _lookup
+from ..client import contacts as _lookup
 from ._routes import GET, Api, route
 from .errors import BAD_REQUEST, ApiError
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List
 
-from .. import _lookup
+from ..client import contacts as _lookup
 from ._routes import Api, route
 from .errors import ApiError, not_running
 

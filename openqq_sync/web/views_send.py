@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, Iterable, Optional
 
-from .. import _lookup
+from ..client import contacts as _lookup
 from ._http import CORS_ORIGIN, JSON_TYPE, dumps
 from ._params import truthy
 from ._routes import Api, View, route

@@ -2,7 +2,7 @@
 
 import threading
 
-from openqq_sync.contacts import ContactStore, truncate_utf8
+from openqq_sync.client.contacts import ContactStore, truncate_utf8
 
 
 def _names(changes):

@@ -12,11 +12,12 @@ import pytest
 import qrcode
 from qrcode.image.pure import PyPNGImage
 
-from openqq_sync import files, qrterm
-from openqq_sync._state import ClientState, StateCell
+from openqq_sync import terminal
+from openqq_sync.client import files
+from openqq_sync.client.state import ClientState, StateCell
 from openqq_sync.config import Config
 from openqq_sync.model import Friend, Group, GroupMember, Message, User
-from openqq_sync.showmsg import format_message
+from openqq_sync.terminal import format_message
 
 
 def _mode(path):
@@ -76,8 +77,8 @@ def test_qrterm_samples_the_modules(box_size):
     qr.make()
     expected = qr.get_matrix()
     png = _qr_png("https://ssl.ptlogin2.qq.com/ptqrshow?扫码", box_size)
-    assert qrterm.modules(png) == expected
-    text = qrterm.render(png, border=1)
+    assert terminal.modules(png) == expected
+    text = terminal.render_qrcode(png, border=1)
     lines = text.splitlines()
     assert len(lines) == (len(expected) + 2 + 1) // 2
     assert all(len(line) == len(expected) + 2 for line in lines)
@@ -88,7 +89,7 @@ def test_qrterm_blank_image():
     import png as pypng
     buf = io.BytesIO()
     pypng.Writer(4, 4, greyscale=True).write(buf, [[255] * 4] * 4)
-    assert qrterm.render(buf.getvalue()) == ""
+    assert terminal.render_qrcode(buf.getvalue()) == ""
 
 
 def test_showmsg_lines():

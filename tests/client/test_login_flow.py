@@ -6,8 +6,8 @@ import os
 import pytest
 
 from openqq_sync.client import Client
-from openqq_sync.contacts import truncate_utf8
-from openqq_sync.files import PidFileError
+from openqq_sync.client.contacts import truncate_utf8
+from openqq_sync.client.files import PidFileError
 
 from client_helpers import fast_config, our_threads
 

@@ -185,7 +185,7 @@ def test_send_refusals(running_client):
 
 
 def test_showmsg_logs_received_and_sent_lines(running_client, sandbox, caplog):
-    from openqq_sync.showmsg import ShowMsg
+    from openqq_sync.terminal import ShowMsg
 
     client, rec = running_client
     show = ShowMsg(client).attach()

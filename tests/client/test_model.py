@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from openqq_sync.contacts import ContactStore
+from openqq_sync.client.contacts import ContactStore
 from openqq_sync.model import (Discuss, DiscussMember, Friend, Group, GroupMember, Message, User,
                                matches, same_value)
 

@@ -4,15 +4,16 @@
 routing): each test registers one poll2 answer and checks what the client did with it.
 """
 
+import dataclasses
 import json
 
 import pytest
 import responses
 
-from openqq_sync._poller import RELOGIN, STOP, Backoff, PollLoop
+from openqq_sync.client.poller import RELOGIN, STOP, Backoff, PollLoop
 
 from client_helpers import SignalRecorder
-from webkit import DISCUSS, FRIEND, GROUP, ME, MEMBER, seeded_client
+from webkit import DISCUSS, FRIEND, GROUP, ME, MEMBER, poll_loop, seeded_client
 
 POLL = "http://d1.web2.qq.com/channel/poll2"
 LOGIN2 = "http://d1.web2.qq.com/channel/login2"
@@ -23,7 +24,7 @@ FONT = ["font", {"name": "宋体", "size": 10, "style": [0, 0, 0], "color": "000
 def client(tmp_path):
     c = seeded_client(tmp_path, "unit")
     yield c
-    c._stop_event.set()
+    c.stop()
 
 
 @pytest.fixture
@@ -61,7 +62,7 @@ def test_every_message_shape_is_received(client, rec, rsps):
         _msg("sess_message", 6, from_uin=MEMBER, id=DISCUSS, service_type=7),   # dropped
         {"poll_type": "input_notify", "value": {}},                               # ignored
     ]})
-    assert PollLoop(client).once() is None
+    assert poll_loop(client).once() is None
     msgs = [kw["msg"] for kw in rec.of("receive_message")]
     assert [m.type for m in msgs] == ["friend_message", "group_message", "discuss_message",
                                       "sess_message", "sess_message"]
@@ -82,30 +83,30 @@ def test_duplicates_and_own_messages_are_dropped(client, rec, rsps):
                                       _msg("group_message", 9, from_uin=GROUP, send_uin=ME)]}
     _answer(rsps, batch)
     _answer(rsps, batch)
-    loop = PollLoop(client)
+    loop = poll_loop(client)
     assert loop.once() is None and loop.once() is None
     assert [kw["msg"].id for kw in rec.of("receive_message")] == [7]
     assert rec.of("send_message") == []
 
 
 def test_own_messages_synced_when_allowed(client, rec, rsps):
-    client.config.allow_message_sync = True
+    client._rt.config = client.config = dataclasses.replace(client.config, allow_message_sync=True)
     _answer(rsps, {"retcode": 0, "result": [_msg("group_message", 9, from_uin=GROUP, send_uin=ME)]})
-    PollLoop(client).once()
+    poll_loop(client).once()
     (kw,) = rec.of("send_message")
     assert kw["msg"].sender.name == "我" and kw["msg"].info == "来自其他设备"
 
 
 def test_unknown_sender_dropped_or_placeholder(client, rec, rsps):
     _answer(rsps, {"retcode": 0, "result": [_msg("message", 10, from_uin=777)]})
-    PollLoop(client).once()      # the friend reload fails (no such route): dropped
+    poll_loop(client).once()      # the friend reload fails (no such route): dropped
     assert rec.of("receive_message") == [] and client.contacts.friend(777) is None
-    client.config.ignore_unknown_id = False
+    client._rt.config = client.config = dataclasses.replace(client.config, ignore_unknown_id=False)
     client._receiver._last_reload.clear()
     _answer(rsps, {"retcode": 0, "result": [_msg("message", 11, from_uin=777),
                                             _msg("group_message", 12, from_uin=GROUP, send_uin=778),
                                             _msg("group_message", 13, from_uin=999, send_uin=MEMBER)]})
-    PollLoop(client).once()
+    poll_loop(client).once()
     msgs = [kw["msg"] for kw in rec.of("receive_message")]
     assert [(m.id, m.sender.name) for m in msgs] == [(11, "昵称未知"), (12, "昵称未知")]
     assert client.contacts.friend(777).category == "陌生人"
@@ -115,7 +116,7 @@ def test_presence_change_does_not_cost_the_batch(client, rec, rsps):
     _answer(rsps, {"retcode": 0, "result": [
         {"poll_type": "buddies_status_change", "value": {"uin": FRIEND, "status": "online", "client_type": 1}},
         _msg("message", 14, from_uin=FRIEND)]})
-    PollLoop(client).once()
+    poll_loop(client).once()
     props = {(kw["property"], kw["new"]) for kw in rec.of("friend_property_change")}
     assert props == {("state", "online"), ("client_type", "pc")}
     assert [kw["msg"].id for kw in rec.of("receive_message")] == [14]
@@ -124,36 +125,36 @@ def test_presence_change_does_not_cost_the_batch(client, rec, rsps):
 def test_kick_message_stops_with_the_reason(client, rec, rsps):
     _answer(rsps, {"retcode": 0, "result": [
         {"poll_type": "kick_message", "value": {"show_reason": 1, "reason": "您的帐号在另一地点登录"}}]})
-    assert PollLoop(client).once() == STOP
+    assert poll_loop(client).once() == STOP
     assert "另一地点" in client.error
 
 
 def test_retcode_116_takes_the_new_ptwebqq(client, rsps):
     _answer(rsps, {"retcode": 116, "p": "newptwebqq"})
-    assert PollLoop(client).once() is None
-    assert client._creds.ptwebqq == "newptwebqq"
-    assert client._transport.cookie("ptwebqq") == "newptwebqq"
+    assert poll_loop(client).once() is None
+    assert client.backend._creds.ptwebqq == "newptwebqq"
+    assert client.backend.transport.cookie("ptwebqq") == "newptwebqq"
 
 
 @pytest.mark.parametrize("code", [100, 103, 100000])
 def test_login_expired_retcodes_relogin(client, rsps, code):
     _answer(rsps, {"retcode": code})
-    assert PollLoop(client).once() == RELOGIN
+    assert poll_loop(client).once() == RELOGIN
 
 
 @pytest.mark.parametrize("code", [120, 121])
 def test_relink_retcodes(client, rsps, code):
     _answer(rsps, {"retcode": code})
     rsps.add(responses.POST, LOGIN2, json={"retcode": 0, "result": {"psessionid": "s2", "uin": 9999}})
-    assert PollLoop(client).once() is None
-    assert client._creds.psessionid == "s2"
+    assert poll_loop(client).once() is None
+    assert client.backend._creds.psessionid == "s2"
     _answer(rsps, {"retcode": code})
     rsps.replace(responses.POST, LOGIN2, json={"retcode": 103})
-    assert PollLoop(client).once() == RELOGIN
+    assert poll_loop(client).once() == RELOGIN
 
 
 def test_ignored_and_unknown_retcodes(client, rsps):
-    loop = PollLoop(client)
+    loop = poll_loop(client)
     for code in (102, 109, 110, 1202, 100012):
         _answer(rsps, {"retcode": code})
         assert loop.once() is None
@@ -171,7 +172,7 @@ def test_ignored_and_unknown_retcodes(client, rsps):
 
 @pytest.mark.parametrize("status, raw", [(502, ""), (504, ""), (500, ""), (200, "not json")])
 def test_http_failures_back_off_and_continue(client, rsps, status, raw):
-    loop = PollLoop(client)
+    loop = poll_loop(client)
     _answer(rsps, status=status, raw=raw)
     assert loop.once() is None
     assert loop.backoff.failures == 1
@@ -180,10 +181,10 @@ def test_http_failures_back_off_and_continue(client, rsps, status, raw):
 
 
 def test_stop_and_relogin_flags_end_the_loop(client):
-    loop = PollLoop(client)
-    client._relogin_event.set()
+    loop = poll_loop(client)
+    client._rt.relogin.set()
     assert loop.once() == RELOGIN
-    client._stop_event.set()
+    client.stop()
     assert loop.once() == STOP
 
 
@@ -205,7 +206,7 @@ def test_a_raising_receiver_does_not_break_the_loop_nor_the_others(client, rec, 
     try:
         _answer(rsps, {"retcode": 0, "result": [_msg("message", 21, from_uin=FRIEND),
                                                 _msg("message", 22, from_uin=FRIEND)]})
-        assert PollLoop(client).once() is None
+        assert poll_loop(client).once() is None
     finally:
         signals.receive_message.disconnect(broken, sender=client)
     assert [kw["msg"].id for kw in rec.of("receive_message")] == [21, 22]

@@ -60,7 +60,7 @@ def test_ignored_and_unknown_poll_retcodes(running_client, sandbox):
 
 def test_relink_on_retcode_121(running_client, sandbox):
     client, rec = running_client
-    before = client._creds
+    before = client.backend._creds
     uid = _friend(sandbox)["uid"]
     assert sandbox.world.wait_for_polls(1, 5)
     sandbox.world.add_fault("poll2", count=1, retcode=121)
@@ -70,8 +70,8 @@ def test_relink_on_retcode_121(running_client, sandbox):
     assert sandbox.world.wait_for_polls(1, 5)
     sandbox.world.inject_message("friend_message", uid, "p4")
     rec.wait("receive_message", lambda kw: kw["msg"].content == "p4")
-    assert rec.of("relogin") == [] and client._creds is not None
-    assert client._creds.uid == before.uid
+    assert rec.of("relogin") == [] and client._rt.online
+    assert client.backend._creds.uid == before.uid
 
 
 def test_expired_login_retcode_relogs_in(running_client, sandbox):
@@ -122,7 +122,7 @@ def test_stop_during_a_hanging_refresh(running_client, sandbox):
 
 
 def test_a_crash_of_the_protocol_thread_stops_the_client_cleanly(sandbox, make_client, monkeypatch):
-    from openqq_sync._loader import Loader
+    from openqq_sync.client.loader import Loader
 
     def broken(self, **kwargs):
         raise RuntimeError("bug in the loader")

@@ -19,9 +19,9 @@ import responses
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from openqq_sync._poller import RELOGIN, STOP, PollLoop
+from openqq_sync.client.poller import RELOGIN, STOP, PollLoop
 from openqq_sync.client import Client
-from webkit import DISCUSS, FRIEND, GROUP, ME, MEMBER, seeded_client
+from webkit import DISCUSS, FRIEND, GROUP, ME, MEMBER, poll_loop, seeded_client
 
 POLL = "http://d1.web2.qq.com/channel/poll2"
 LOGIN2 = "http://d1.web2.qq.com/channel/login2"
@@ -57,14 +57,14 @@ raw = st.one_of(st.binary(max_size=200), st.just(b'{"retcode":0,"result":[{"poll
 def client(tmp_path):
     c = seeded_client(tmp_path, "badsvc", show_message=True, poll_retry_max_delay=0.0)
     yield c
-    c._stop_event.set()
+    c.stop()
 
 
 def _once(client, payload: bytes, status: int = 200):
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         rsps.add(responses.POST, POLL, status=status, body=payload)
         rsps.add(responses.POST, LOGIN2, status=200, body=b'{"retcode":103}')     # a relink fails
-        return PollLoop(client).once()
+        return poll_loop(client).once()
 
 
 @settings(max_examples=int(os.environ.get("OPENQQ_FUZZ_EXAMPLES", "200")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -105,13 +105,14 @@ def _running_client(tmp_path, session_cls):
     ``(sandbox, client, recorder)``; stops all three."""
     from relkit import Recorder, fast_config
 
-    from openqq_sync.protocol.transport import Transport
+    from openqq_sync.backends.smartqq import SmartQQBackend
+    from openqq_sync.backends.smartqq.transport import Transport
     from openqq_sync.sandbox import SandboxServer
 
     srv = SandboxServer(world="small", seed=1, port=0, auto_scan=0.05, auto_confirm=0.05, poll_hold=1.0,
                         threads=16).start()
     config = fast_config(str(tmp_path), srv.url)
-    client = Client(config, transport=Transport(config, session_factory=session_cls))
+    client = Client(config, backend=SmartQQBackend(config, transport=Transport(config, session_factory=session_cls)))
     rec = Recorder(client)
     try:
         client.start()

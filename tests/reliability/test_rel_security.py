@@ -89,7 +89,7 @@ def secure(tmp_path_factory):
         for h in saved[0]:
             root.addHandler(h)
         root.setLevel(saved[1])
-        logging.getLogger("openqq_sync.protocol.transport").setLevel(logging.NOTSET)
+        logging.getLogger("openqq_sync.backends.smartqq.transport").setLevel(logging.NOTSET)
         logging.getLogger("urllib3").setLevel(logging.NOTSET)
 
 
@@ -276,9 +276,9 @@ def test_debug_logs_hold_no_token_cookie_or_secret(secure):
     with open(secure.log_path, encoding="utf-8") as fh:
         text = fh.read()
     assert "poll2" in text and "send_buddy_msg2" in text and len(text) > 5000   # it did log at DEBUG
-    creds = secure.client._creds
+    creds = secure.client.backend._creds
     secrets = {"token": TOKEN, "post secret": SECRET, "psessionid": creds.psessionid, "vfwebqq": creds.vfwebqq}
-    for cookie in secure.client._transport.cookies:
+    for cookie in secure.client.backend.transport.cookies:
         if cookie.value and len(cookie.value) >= 8 and not cookie.value.isdigit():
             secrets[f"cookie {cookie.name}"] = cookie.value
     assert {"cookie skey", "cookie ptwebqq", "cookie supertoken"} <= set(secrets), sorted(secrets)

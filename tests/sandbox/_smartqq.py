@@ -1,6 +1,6 @@
 """A test-only SmartQQ walker: the requests of protocol document 5 and 6, step by step.
 
-Independent of ``openqq_sync.protocol`` on purpose; every call returns the raw response so
+Independent of ``openqq_sync.backends.smartqq`` on purpose; every call returns the raw response so
 tests can assert on the wire. Hash functions are written out again here from the document.
 """
 

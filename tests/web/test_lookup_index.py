@@ -5,8 +5,8 @@ import itertools
 import threading
 from types import SimpleNamespace
 
-from openqq_sync import _lookup
-from openqq_sync.contacts import ContactStore
+from openqq_sync.client import contacts as _lookup
+from openqq_sync.client.contacts import ContactStore
 
 
 def _client():

@@ -16,7 +16,7 @@ from typing import Any, Dict, Iterator, List, Tuple
 import pytest
 from webkit import StubClient, config, serve
 
-from openqq_sync._sender import SendHandle
+from openqq_sync.client.sender import SendHandle
 from openqq_sync.model import Message
 from openqq_sync.web import create_app
 

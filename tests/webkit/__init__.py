@@ -18,7 +18,7 @@ import time
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from openqq_sync.config import Config
-from openqq_sync.contacts import ContactStore
+from openqq_sync.client.contacts import ContactStore
 from openqq_sync.web import ApiServer, create_app
 
 Answer = Tuple[int, Dict[str, str], bytes]
@@ -270,18 +270,25 @@ def leaked_threads(before: "set[threading.Thread]", grace: float = 3.0) -> List[
 ME, FRIEND, GROUP, MEMBER, DISCUSS = 100, 11, 21, 31, 41
 
 
+def poll_loop(client: Any) -> Any:
+    """A PollLoop over a seeded client's runtime, to drive one receive at a time."""
+    from openqq_sync.client.poller import PollLoop
+    return PollLoop(client._rt, client._receiver)
+
+
 def seeded_client(tmp_path: Any, account: str, **cfg: Any) -> Any:
     """A Client that never logs in, with credentials and a small contact store set by hand,
     for driving one poll or send at a time under ``responses``. Stop it with
-    ``client._stop_event.set()``."""
+    ``client.stop()``."""
     from openqq_sync.client import Client
-    from openqq_sync.protocol.login import Credentials
+    from openqq_sync.backends.smartqq.login import Credentials
 
     base: Dict[str, Any] = dict(account=account, tmpdir=str(tmp_path), show_qrcode=False,
                                 poll_retry_max_delay=0.01, ua_retry_times=1)
     base.update(cfg)
     c = Client(Config(**base))
-    c._publish_credentials(Credentials(uid=9999, ptwebqq="p", vfwebqq="v", psessionid="s"))
+    c.backend.resume(Credentials(uid=9999, ptwebqq="p", vfwebqq="v", psessionid="s"))
+    c._rt.set_online(True)
     store = c.contacts
     store.set_user({"id": ME, "uid": 9999, "name": "我"})
     store.merge_friends([{"id": FRIEND, "name": "张三", "category": "朋友", "uid": 1011, "state": "offline",
