@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import ok
+from onebot_fake import ok
 
 from openqq_sync.backends.onebot import actions
 from openqq_sync.backends.onebot.connection import Connection

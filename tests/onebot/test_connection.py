@@ -6,7 +6,7 @@ import threading
 import time
 
 import pytest
-from conftest import ok
+from onebot_fake import ok
 
 from openqq_sync.backends.onebot.connection import (
     ActionFailed,
