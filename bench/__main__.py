@@ -10,7 +10,7 @@ import traceback
 
 from ._table import Row, machine, render
 
-SCENARIOS = ["reads", "sends", "event_latency", "longpoll", "login_scale", "steady_memory"]
+SCENARIOS = ["reads", "sends", "event_latency", "longpoll", "login_scale", "steady_memory", "onebot_events"]
 
 
 def main() -> int:

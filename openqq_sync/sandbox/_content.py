@@ -29,7 +29,8 @@ class ContentError(ValueError):
 def to_wire(content: Union[str, List[Any]]) -> List[Any]:
     """Build a poll2 ``content`` array; a list is taken as raw segments (font added first)."""
     if isinstance(content, list):
-        return [["font", dict(FONT)]] + list(content)
+        from .onebot.message import to_smartqq  # OneBot segments (dicts) are injected too
+        return [["font", dict(FONT)]] + [to_smartqq(x) if isinstance(x, dict) else x for x in content]
     out: List[Any] = [["font", dict(FONT)]]
     pos = 0
     for m in _BRACKETED.finditer(content):

@@ -26,6 +26,9 @@ class MutationsMixin:
     _lock: threading.Lock
     _admin: List[dict]
 
+    def _notify_locked(self, kind: str, **facts: Any) -> None:  # pragma: no cover - SandboxWorld's
+        raise NotImplementedError
+
     @property
     def grant(self) -> "Optional[Grant]":  # pragma: no cover - provided by SandboxWorld
         raise NotImplementedError
@@ -91,6 +94,7 @@ class MutationsMixin:
             f = Friend(qq=qq, nick=name, category=self._category_index(category), markname=markname,
                        status=state if state and state != "offline" else None)
             d.friends[qq] = f
+            self._notify_locked("friend_add", user_id=qq)
             return {"uid": qq, "name": name, "markname": markname, "category": d.categories[f.category]}
 
     def remove_friend(self, uid: int) -> dict:
@@ -152,6 +156,8 @@ class MutationsMixin:
             for spec in specs:
                 self._add_member_locked(grp, spec.get("name") or "", spec.get("uid"), spec.get("card"),
                                         spec.get("role", MEMBER))
+            self._notify_locked("group_increase", sub_type="invite", group_id=number, user_id=a.qq,
+                                operator_id=grp.owner)
             return {"uid": number, "name": name, "role": ROLE_OF_ACCOUNT[role], "owner_uid": grp.owner,
                     "member_count": len(grp.members)}
 
@@ -160,6 +166,18 @@ class MutationsMixin:
             grp = self.data.groups.pop(int(uid), None)
             if grp is None:
                 raise KeyError("no group with uid %s" % uid)
+            self._notify_locked("group_decrease", sub_type="kick_me", group_id=grp.number,
+                                user_id=self.data.account.qq, operator_id=grp.owner)
+            return {"uid": grp.number, "name": grp.name}
+
+    def leave_group(self, uid: int) -> dict:
+        """The account leaves a group (OneBot ``set_group_leave``); not a control verb."""
+        with self._lock:
+            grp = self.data.groups.pop(int(uid), None)
+            if grp is None:
+                raise KeyError("no group with uid %s" % uid)
+            me = self.data.account.qq
+            self._notify_locked("group_decrease", sub_type="leave", group_id=grp.number, user_id=me, operator_id=me)
             return {"uid": grp.number, "name": grp.name}
 
     def rename_group(self, uid: int, name: Optional[str] = None, markname: Any = _UNSET) -> dict:
@@ -178,6 +196,8 @@ class MutationsMixin:
         with self._lock:
             grp = self._group(group_uid)
             m = self._add_member_locked(grp, name, uid, card, role)
+            self._notify_locked("group_increase", sub_type="approve", group_id=grp.number, user_id=m.qq,
+                                operator_id=grp.owner)
             return {"group_uid": grp.number, "uid": m.qq, "name": m.nick, "card": m.card, "role": m.role}
 
     def remove_group_member(self, group_uid: int, uid: int) -> dict:
@@ -189,6 +209,7 @@ class MutationsMixin:
             m = grp.members.pop(qq, None)
             if m is None:
                 raise KeyError("%s is not a member of group %s" % (uid, group_uid))
+            self._notify_locked("group_decrease", sub_type="leave", group_id=grp.number, user_id=qq, operator_id=qq)
             return {"group_uid": grp.number, "uid": m.qq, "name": m.nick}
 
     def rename_group_member(self, group_uid: int, uid: int, name: Optional[str] = None,
@@ -201,11 +222,15 @@ class MutationsMixin:
             if name is not None:
                 _check_name(name)
                 m.nick = name
-            if card is not _UNSET:
+            if role is not None and role not in (ADMIN, MEMBER):
+                raise ValueError("role must be admin or member")
+            if card is not _UNSET and (card or None) != m.card:
+                self._notify_locked("group_card", group_id=grp.number, user_id=m.qq, card_new=card or "",
+                                    card_old=m.card or "")
                 m.card = card or None
-            if role is not None:
-                if role not in (ADMIN, MEMBER):
-                    raise ValueError("role must be admin or member")
+            if role is not None and role != m.role:
+                self._notify_locked("group_admin", sub_type="set" if role == ADMIN else "unset",
+                                    group_id=grp.number, user_id=m.qq)
                 m.role = role
             return {"group_uid": grp.number, "uid": m.qq, "name": m.nick, "card": m.card, "role": m.role}
 
@@ -288,9 +313,14 @@ class MutationsMixin:
                 ec, em = 7, "no right: a target is owner or admin"
             else:
                 ec, em = 0, ""
-                if action == "kick":
-                    for t in targets:
+                for t, seconds in targets.items():
+                    if action == "kick":
                         del grp.members[t]
+                        self._notify_locked("group_decrease", sub_type="kick", group_id=number, user_id=t,
+                                            operator_id=me)
+                    else:
+                        self._notify_locked("group_ban", sub_type="ban" if seconds else "lift_ban",
+                                            group_id=number, user_id=t, operator_id=me, duration=int(seconds or 0))
             now = time.time()
             for t, seconds in (targets or {None: None}).items():
                 rec = {"action": action, "group_uid": number, "member_uid": t, "ok": ec == 0, "ec": ec, "time": now}
@@ -312,7 +342,10 @@ class MutationsMixin:
             if not friends or None in friends:
                 return 4, "not a friend"
             for f in friends:
-                grp.members.setdefault(f.qq, Member(f.qq, f.nick, None, MEMBER, f.gender, int(time.time()), 0, 10))
+                if f.qq not in grp.members:
+                    grp.members[f.qq] = Member(f.qq, f.nick, None, MEMBER, f.gender, int(time.time()), 0, 10)
+                    self._notify_locked("group_increase", sub_type="invite", group_id=number, user_id=f.qq,
+                                        operator_id=self.data.account.qq)
             return 0, ""
 
     def group_set_admin(self, number: int, uid: int, on: bool) -> Tuple[int, str]:
@@ -324,6 +357,8 @@ class MutationsMixin:
             me = grp.members.get(self.data.account.qq)
             if me is None or me.role != OWNER:
                 return 7, "no right"
+            if grp.members[uid].role != (ADMIN if on else MEMBER):
+                self._notify_locked("group_admin", sub_type="set" if on else "unset", group_id=number, user_id=uid)
             grp.members[uid].role = ADMIN if on else MEMBER
             return 0, ""
 
@@ -336,6 +371,9 @@ class MutationsMixin:
             me = grp.members.get(self.data.account.qq)
             if uid != self.data.account.qq and (me is None or me.role not in (OWNER, ADMIN)):
                 return 7, "no right"
+            if (card or None) != grp.members[uid].card:
+                self._notify_locked("group_card", group_id=number, user_id=uid, card_new=card or "",
+                                    card_old=grp.members[uid].card or "")
             grp.members[uid].card = card
             return 0, ""
 

@@ -15,6 +15,7 @@ from flask import Flask, Response, request
 
 from . import control, ptlogin, qun, smartqq
 from ._wire import answer, form_r, js, quote_fields
+from .onebot import control as onebot_control
 from .world import IDLE_POLL, SandboxWorld
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ def create_app(world: SandboxWorld) -> Flask:
     """The WSGI app serving ``world``. Views reach it as ``app.extensions["openqq_sandbox"]``."""
     app = Flask("openqq_sync.sandbox")
     app.extensions["openqq_sandbox"] = world
-    for bp in (ptlogin.bp, smartqq.bp, qun.bp, control.bp):
+    for bp in (ptlogin.bp, smartqq.bp, qun.bp, onebot_control.bp, control.bp):
         app.register_blueprint(bp)
 
     @app.before_request

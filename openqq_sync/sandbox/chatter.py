@@ -2,8 +2,9 @@
 
 A thread named ``openqq-sandbox-chatter`` reads ``world.chatter_rate`` (messages per minute,
 0 = quiet; ``world.set_chatter`` changes it at run time) and injects friend, group and
-discussion messages (text, Chinese, faces) while someone is logged in. Deterministic
-choices from the seed. ``start()``/``stop()`` are thread-safe; ``stop()`` is idempotent.
+discussion messages (text, Chinese, faces) while someone is logged in, or always when the
+world has a OneBot face. Deterministic choices from the seed. ``start()``/``stop()`` are
+thread-safe; ``stop()`` is idempotent.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ class Chatter:
 
     def say_something(self) -> Optional[dict]:
         """Inject one random message now (if someone is logged in). Returns its receipt."""
-        if self.world.grant is None:
+        if self.world.grant is None and self.world.onebot is None:  # a OneBot account is always online
             return None
         r = self._rng
         text = r.choice(_LINES)

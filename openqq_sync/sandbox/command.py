@@ -6,6 +6,9 @@
                    [--auto-scan SECONDS | --manual-scan] [--auto-confirm SECONDS | --manual-confirm]
                    [--qrcode-ttl SECONDS] [--chatter MESSAGES_PER_MINUTE] [--poll-hold SECONDS]
                    [--echo-sends] [--threads N]
+                   [--onebot-port P] [--onebot-http-port H] [--onebot-token T]
+                   [--onebot-reverse-ws URL] [--onebot-post URL] [--onebot-heartbeat MS]
+                   [--onebot-message-format array|string]
 
 Stops on Ctrl-C or SIGTERM (turned into KeyboardInterrupt), closing every thread.
 """
@@ -59,6 +62,18 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                    help="echo the account's own sends through poll2, as the real service did")
     p.add_argument("--threads", type=int, default=48,
                    help="HTTP worker threads; each held poll2 uses one (default 48)")
+    ob = p.add_argument_group("OneBot v11", "serve the same world over OneBot v11, as NapCat does "
+                                            "(docs/onebot-sandbox.md)")
+    ob.add_argument("--onebot-port", type=int, metavar="P", help="forward WebSocket on P (NapCat: 3001)")
+    ob.add_argument("--onebot-http-port", type=int, metavar="H", help="HTTP API on H (NapCat: 3000)")
+    ob.add_argument("--onebot-token", default="", metavar="T",
+                    help="access token of every OneBot transport (and the HTTP POST signing secret)")
+    ob.add_argument("--onebot-reverse-ws", metavar="URL", help="reverse WebSocket: connect out to URL")
+    ob.add_argument("--onebot-post", metavar="URL", help="POST every event to URL")
+    ob.add_argument("--onebot-heartbeat", type=_seconds, default=30000, metavar="MS",
+                    help="heartbeat interval in milliseconds (default 30000; 0 = none)")
+    ob.add_argument("--onebot-message-format", choices=["array", "string"], default="array",
+                    help="message format of events (default array)")
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     p.set_defaults(func=run)
     return p
@@ -71,7 +86,11 @@ def build_server(args: argparse.Namespace) -> Any:
                          auto_scan=None if args.manual_scan else args.auto_scan,
                          auto_confirm=None if args.manual_confirm else args.auto_confirm,
                          qrcode_ttl=args.qrcode_ttl, poll_hold=args.poll_hold, chatter=args.chatter,
-                         echo_sends=args.echo_sends, threads=args.threads)
+                         echo_sends=args.echo_sends, threads=args.threads, onebot_port=args.onebot_port,
+                         onebot_http_port=args.onebot_http_port, onebot_token=args.onebot_token,
+                         onebot_reverse_ws=args.onebot_reverse_ws, onebot_post=args.onebot_post,
+                         onebot_heartbeat=args.onebot_heartbeat,
+                         onebot_message_format=args.onebot_message_format)
 
 
 def run(args: argparse.Namespace, *, _serve: Optional[Callable[[Any], None]] = None) -> int:  # test shim
@@ -96,6 +115,13 @@ def run(args: argparse.Namespace, *, _serve: Optional[Callable[[Any], None]] = N
     a = srv.world.data.account
     print("SmartQQ sandbox on %s  (world %s, seed %s, account %s %s)" % (srv.url, args.world, args.seed, a.qq, a.nick))
     print("control API: %s/sandbox/world  (README.md: The SmartQQ sandbox)" % srv.url, flush=True)
+    ob = srv.onebot
+    if ob is not None:
+        print("OneBot v11:%s%s%s%s" % (
+            " ws://%s:%s/" % (args.host, ob.port) if ob.port is not None else "",
+            " http://%s:%s/" % (args.host, ob.http_port) if ob.http_port is not None else "",
+            " reverse %s" % ob.reverse_ws if ob.reverse_ws else "", " post %s" % ob.post_url if ob.post_url else ""),
+            flush=True)
     try:
         (_serve or _wait)(srv)
     except KeyboardInterrupt:

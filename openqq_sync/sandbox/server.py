@@ -21,6 +21,7 @@ from waitress import wasyncore
 
 from .app import create_app
 from .chatter import Chatter
+from .onebot import OneBotFace
 from .world import SandboxWorld
 
 log = logging.getLogger(__name__)
@@ -32,15 +33,27 @@ class SandboxServer:
     :param threads: waitress worker threads; each held poll2 keeps one busy, so keep this
         well above the number of clients polling at once (the control API needs some too).
     Other parameters: see ``SandboxWorld``; ``chatter`` is messages per minute (0 = off).
+    The ``onebot_*`` parameters serve the same world over OneBot v11 (``onebot.OneBotFace``:
+    ``port``, ``http_port``, ``token``, ``reverse_ws``, ``post_url``, ``heartbeat`` in ms,
+    ``message_format``); without a port or URL there is no OneBot face.
     """
 
     def __init__(self, world: str = "small", seed: int = 1, host: str = "127.0.0.1", port: int = 0, *,
                  auto_scan: Optional[float] = 1.0, auto_confirm: Optional[float] = 1.0,
                  qrcode_ttl: float = 120.0, poll_hold: float = 25.0, chatter: float = 0.0,
-                 echo_sends: bool = False, threads: int = 48) -> None:
+                 echo_sends: bool = False, threads: int = 48, onebot_port: Optional[int] = None,
+                 onebot_http_port: Optional[int] = None, onebot_token: str = "",
+                 onebot_reverse_ws: Optional[str] = None, onebot_post: Optional[str] = None,
+                 onebot_heartbeat: float = 30000, onebot_message_format: str = "array") -> None:
         self.world = SandboxWorld(world, seed, auto_scan=auto_scan, auto_confirm=auto_confirm,
                                   qrcode_ttl=qrcode_ttl, poll_hold=poll_hold, echo_sends=echo_sends)
         self.world.set_chatter(chatter)
+        self.onebot: Optional[OneBotFace] = None
+        if onebot_port is not None or onebot_http_port is not None or onebot_reverse_ws or onebot_post:
+            self.onebot = self.world.onebot = OneBotFace(
+                self.world, host=host, port=onebot_port, http_port=onebot_http_port, token=onebot_token,
+                reverse_ws=onebot_reverse_ws, post_url=onebot_post, heartbeat=onebot_heartbeat,
+                message_format=onebot_message_format)
         self.host = host
         self.port = port
         self.threads = threads
@@ -68,6 +81,8 @@ class SandboxServer:
             self._thread = threading.Thread(target=self._run, name="openqq-sandbox-http", daemon=True)
             self._thread.start()
             self._chatter.start()
+            if self.onebot is not None:
+                self.onebot.start()
         log.info("sandbox: serving %s world (seed %s) on %s", self.world.data.size, self.world.data.seed, self.url)
         return self
 
@@ -98,6 +113,8 @@ class SandboxServer:
             self._stopped = True
             server = self._server
         # 1. Producers: chatter stops, every held poll2 / hang / delay returns at once.
+        if self.onebot is not None:
+            self.onebot.stop(timeout)
         self.world.stop()
         self._chatter.stop(timeout)
         loop_alive = self._thread is not None and self._thread.is_alive()

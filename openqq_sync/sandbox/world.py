@@ -132,6 +132,8 @@ class SandboxWorld(MutationsMixin):
         self._polls_held = 0
         self.chatter_rate = 0.0
         self.chatter_changed = threading.Event()
+        self._observers: List[Callable[[str, dict], None]] = []
+        self.onebot: Any = None  # the OneBot face serving this world, if any (its control routes)
 
     # ---- lifecycle --------------------------------------------------------------------
     @property
@@ -144,6 +146,17 @@ class SandboxWorld(MutationsMixin):
         self._stopping.set()
         with self._cond:
             self._cond.notify_all()
+
+    def add_observer(self, fn: Callable[[str, dict], None]) -> None:
+        """Call ``fn(kind, facts)`` on every world change a OneBot consumer sees (messages,
+        contact changes, admin actions, kicks). Called with the world lock held: ``fn`` must
+        only queue the facts, never call back into the world. Thread-safe."""
+        with self._lock:
+            self._observers.append(fn)
+
+    def _notify_locked(self, kind: str, **facts: Any) -> None:
+        for fn in self._observers:
+            fn(kind, facts)
 
     def status(self) -> dict:
         """A summary for ``GET /sandbox/status``. Thread-safe."""
@@ -439,7 +452,29 @@ class SandboxWorld(MutationsMixin):
             msg_id = self._msg_id
             delivered = self._to_sessions_locked(lambda s: self._poll_item(
                 s.grant, type, msg_id, sender_uid, wire, group_uid, discuss_key))
+            if self._observers and type != "discuss_message" and not (type == "sess_message" and group_uid is None):
+                self._notify_locked("message", type=type, msg_id=msg_id, user_id=sender_uid, group_id=group_uid,
+                                    content=content, wire=wire, sender=self._person_locked(sender_uid, group_uid))
         return {"msg_id": msg_id, "delivered": delivered}
+
+    def _person_locked(self, qq: int, group_uid: Optional[int]) -> dict:
+        """Name, sex, card and role of ``qq`` (in ``group_uid``), for a OneBot sender object."""
+        d = self.data
+        grp = d.groups.get(group_uid) if group_uid is not None else None
+        m = grp.members.get(qq) if grp is not None else None
+        f = d.friends.get(qq)
+        if qq == d.account.qq:
+            nick, sex = d.account.nick, d.account.gender
+        else:
+            nick, sex = (m.nick, m.gender) if m is not None else (f.nick, f.gender) if f is not None else (str(qq), "unknown")
+        return {"nickname": nick, "sex": sex, "card": (m.card or "") if m is not None else "",
+                "role": m.role if m is not None else "member", "group_name": grp.name if grp is not None else ""}
+
+    def new_msg_id(self) -> int:
+        """A message id for a send that did not come through SmartQQ (the OneBot face). Thread-safe."""
+        with self._lock:
+            self._msg_id += 1
+            return self._msg_id
 
     def set_friend_status(self, uid: int, status: str, client_type: int = 1) -> dict:
         """A friend's presence changes: get_online_buddies2 shows it, and every live session
@@ -470,6 +505,7 @@ class SandboxWorld(MutationsMixin):
         """
         show_reason = int(show_reason)
         with self._cond:
+            self._notify_locked("offline", reason=str(reason))
             return {"delivered": self._to_sessions_locked(lambda s: {
                 "poll_type": "kick_message", "value": {"show_reason": show_reason, "reason": str(reason),
                                                        "way": "poll"}})}
@@ -511,7 +547,7 @@ class SandboxWorld(MutationsMixin):
             "service_type": service_type, "msg_type": 140, "flags": {"text": 1, "pic": 1, "file": 1, "audio": 1, "video": 1},
             "time": now, "content": wire}}
 
-    def record_send(self, s: Session, type: str, target: Any, text: str, msg_id: Any,
+    def record_send(self, s: Optional[Session], type: str, target: Any, text: str, msg_id: Any,
                     echo: Optional[dict] = None, **extra: Any) -> dict:
         """Log one accepted send (``/sandbox/sent``); echo it through poll2 if enabled."""
         rec = {"type": type, "target": target, "content": text, "time": time.time(), "msg_id": msg_id}
