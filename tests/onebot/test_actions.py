@@ -75,11 +75,11 @@ def test_sends_map_to_the_right_actions_and_statuses(world):
     server, conn = world
     server.handlers["send_private_msg"] = lambda p, f: ok({"message_id": 4242})
     server.handlers["send_group_msg"] = lambda p, f: ok({"message_id": 4343})
-    r = actions.send(conn.call, "friend_message", "你好[微笑]", user_id=20001)
-    assert (r.status, r.message_id, r.ok) == ((0, "发送成功", "发送正常"), 4242, True)
+    r, message_id = actions.send(conn.call, "friend_message", "你好[微笑]", user_id=20001)
+    assert (r.status(), message_id, r.ok) == ((0, "发送成功", "发送正常"), 4242, True)
     assert server.requests[-1]["params"] == {"user_id": 20001, "message": [
         {"type": "text", "data": {"text": "你好"}}, {"type": "face", "data": {"id": "14"}}]}
-    assert actions.send(conn.call, "group_message", "群消息", group_id=500).message_id == 4343
+    assert actions.send(conn.call, "group_message", "群消息", group_id=500)[1] == 4343
     assert server.requests[-1]["action"] == "send_group_msg"
     actions.send(conn.call, "sess_message", "临时", user_id=30001, group_id=500)
     assert server.requests[-1]["action"] == "send_private_msg"
@@ -93,14 +93,14 @@ def test_a_risk_control_timeout_is_final_and_sent_once(world):
     server.handlers["send_group_msg"] = lambda p, f: failed(
         1200, "Timeout: NTEvent serviceAndMethod:NodeIKernelMsgService/sendMsg")
     before = len(server.requests)
-    r = actions.send(conn.call, "group_message", "会超时", group_id=500)
-    assert r.status[0] == 1200 and r.status[1] == "发送失败"
-    assert "不重发" in r.status[2] and "sendMsg" in r.status[2]
-    assert not r.retryable
+    r, message_id = actions.send(conn.call, "group_message", "会超时", group_id=500)
+    assert (r.code, r.msg, message_id) == (1200, "发送失败", None)
+    assert "不重发" in r.info and "sendMsg" in r.info
+    assert r.final
     assert len(server.requests) == before + 1
     server.handlers["send_group_msg"] = lambda p, f: failed(1400, "参数错误")
-    r = actions.send(conn.call, "group_message", "x", group_id=500)
-    assert (r.status, r.retryable) == ((1400, "发送失败", "参数错误"), False)
+    r, _ = actions.send(conn.call, "group_message", "x", group_id=500)
+    assert (r.status(), r.final) == ((1400, "发送失败", "参数错误"), True)
 
 
 def test_no_answer_is_final_and_a_lost_connection_before_sending_is_retryable(fake_onebot):
@@ -108,12 +108,12 @@ def test_no_answer_is_final_and_a_lost_connection_before_sending_is_retryable(fa
     server.handlers["send_private_msg"] = lambda p, f: None
     conn = Connection(server.url, action_timeout=0.3).open()
     try:
-        r = actions.send(conn.call, "friend_message", "无响应", user_id=1)
-        assert (r.status[0], r.retryable) == (-1, False) and "不重发" in r.status[2]
+        r, _ = actions.send(conn.call, "friend_message", "无响应", user_id=1)
+        assert (r.code, r.final) == (-1, True) and "不重发" in r.info
     finally:
         conn.close()
-    r = actions.send(conn.call, "friend_message", "断开了", user_id=1)
-    assert (r.status, r.retryable) == ((-1, "发送失败", "未连接到OneBot服务端"), True)
+    r, _ = actions.send(conn.call, "friend_message", "断开了", user_id=1)
+    assert (r.status(), r.final) == ((-1, "发送失败", "未连接到OneBot服务端"), False)
 
 
 def test_shutup_always_passes_the_duration_and_kick(world):

@@ -6,6 +6,7 @@ from openqq_sync.backends.onebot.mapping import (
     friend_record,
     friend_records,
     group_record,
+    group_roles,
     heartbeat_online,
     member_record,
     message_item,
@@ -74,7 +75,10 @@ def test_members_and_the_group_role_and_owner():
     assert (group["id"], group["uid"], group["code"], group["name"], group["markname"]) == (500, 500, 500, "测试群", None)
     assert (group["role"], group["owner_id"], group["owner_uid"], group["max_member"]) == ("manage", 30001, 30001, 200)
     bare = group_record({"group_id": "501", "group_name": "另一个", "group_remark": "备注"})
-    assert (bare["id"], bare["markname"], bare["role"], bare["owner_id"]) == (501, "备注", None, None)
+    assert (bare["id"], bare["markname"]) == (501, "备注")
+    # without members, role and owner are left out (a merge keeps what is known)
+    assert "role" not in bare and "owner_id" not in bare
+    assert group_roles([members[2]], ME) == {}
     assert [self_role(r) for r in ("owner", "admin", "member", None)] == ["create", "manage", "attend", None]
 
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
+from .. import SendResult
 from .connection import ActionFailed, ActionTimeout, ConnectionLost
 from .mapping import Record, friend_records, group_record, member_record, user_record
 from .segments import outgoing
 
 __all__ = [
-    "SendResult",
     "fetch_user",
     "fetch_friends",
     "fetch_groups",
@@ -29,31 +29,12 @@ log = logging.getLogger(__name__)
 
 Call = Callable[..., Any]
 
-SENT_OK = (0, "发送成功", "发送正常")
+SENT_OK = SendResult(0, "发送成功", "发送正常")
 #: No answer in time: the message may be out, so it is final (never sent twice).
-FAIL_NO_ANSWER = (-1, "发送失败", "服务端无响应(可能已发出,不重发)")
+FAIL_NO_ANSWER = SendResult(-1, "发送失败", "服务端无响应(可能已发出,不重发)", final=True)
 #: The connection ended before the frame went out: nothing was sent, a retry is safe.
-FAIL_NOT_CONNECTED = (-1, "发送失败", "未连接到OneBot服务端")
+FAIL_NOT_CONNECTED = SendResult(-1, "发送失败", "未连接到OneBot服务端")
 RETCODE_TIMEOUT = 1200
-
-
-class SendResult:
-    """The outcome of one send: ``status`` ``(code, msg, info)``, the server's
-    ``message_id`` (None unless sent), and whether a retry could not send it twice."""
-
-    __slots__ = ("status", "message_id", "retryable")
-
-    def __init__(self, status: Tuple[int, str, str], message_id: Any = None, retryable: bool = False) -> None:
-        self.status = status
-        self.message_id = message_id
-        self.retryable = retryable
-
-    @property
-    def ok(self) -> bool:
-        return self.status[0] == 0
-
-    def __repr__(self) -> str:
-        return f"<SendResult {self.status} id={self.message_id!r} retryable={self.retryable}>"
 
 
 # -- contacts -----------------------------------------------------------------------------
@@ -123,15 +104,19 @@ def fetch_member(call: Call, group_id: Any, user_id: Any) -> Optional[Record]:
 
 
 # -- sends ----------------------------------------------------------------------------------
-def send(call: Call, kind: str, content: str, *, user_id: Any = None, group_id: Any = None) -> SendResult:
-    """Send ``content`` (Openqq text) as a ``kind`` message; never raises for the outcome.
+def send(call: Call, kind: str, content: str, *, user_id: Any = None,
+         group_id: Any = None) -> Tuple[SendResult, Any]:
+    """Send ``content`` (Openqq text) as a ``kind`` message: ``(result, message_id)``, the
+    server's message id None unless sent. Never raises for the outcome.
 
     ``friend_message`` -> ``send_private_msg``; ``group_message`` -> ``send_group_msg``;
     ``sess_message`` -> ``send_private_msg`` with the ``group_id`` (a group temporary
     session on NapCat). A failed answer is final with ``code`` = the retcode and the
     server's wording; retcode 1200 (NapCat's "Timeout ... sendMsg", risk control) and a
     missing answer are final too: the message may be out, and resending it could be
-    seen twice or get the account restricted.
+    seen twice or get the account restricted. Only a send that never left may be retried.
+
+    :raises ValueError: a kind OneBot cannot send (discussions).
     """
     message = outgoing(content)
     if kind == "group_message":
@@ -150,14 +135,13 @@ def send(call: Call, kind: str, content: str, *, user_id: Any = None, group_id: 
         if e.retcode == RETCODE_TIMEOUT:
             wording = "服务端发送超时(可能已发出,不重发): " + wording
         code = e.retcode if isinstance(e.retcode, int) and e.retcode != 0 else -1
-        return SendResult((code, "发送失败", wording))
+        return SendResult(code, "发送失败", wording, final=True), None
     except ActionTimeout:
-        return SendResult(FAIL_NO_ANSWER)
+        return FAIL_NO_ANSWER, None
     except ConnectionLost as e:
         # A loss after the frame went out leaves the send unknown: final, like a timeout.
-        return SendResult(FAIL_NO_ANSWER) if e.sent else SendResult(FAIL_NOT_CONNECTED, retryable=True)
-    message_id = data.get("message_id") if isinstance(data, dict) else None
-    return SendResult(SENT_OK, message_id)
+        return (FAIL_NO_ANSWER if e.sent else FAIL_NOT_CONNECTED), None
+    return SENT_OK, data.get("message_id") if isinstance(data, dict) else None
 
 
 # -- group admin ------------------------------------------------------------------------------

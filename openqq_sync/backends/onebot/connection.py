@@ -51,6 +51,8 @@ log = logging.getLogger(__name__)
 #: Member lists of large groups come as one frame; the library's default is 1 MiB.
 MAX_FRAME = 64 * 1024 * 1024
 
+_WAKE: Dict[str, Any] = {}   # queued by wake(): next_event returns None for it
+
 
 class ConnectionLost(TransportError):
     """The WebSocket ended (closed, no pong, no heartbeat, or never opened).
@@ -134,7 +136,7 @@ class Connection:
         self._reader: Optional[threading.Thread] = None
         self._waiters: Dict[str, _Waiter] = {}
         self._echo = itertools.count(1)
-        self._events: "queue.SimpleQueue[Optional[Dict[str, Any]]]" = queue.SimpleQueue()
+        self._events: "queue.SimpleQueue[Optional[Dict[str, Any]]]" = queue.SimpleQueue()  # None: the end
         self._ended: Optional[ConnectionLost] = None
         self._closing = False
         self._heartbeat_deadline: Optional[float] = None
@@ -203,7 +205,7 @@ class Connection:
             if ws is not None and ended is None:
                 self._waiters[echo] = waiter
         if ended is not None:
-            raise ConnectionLost(f"{action}: {ended}")
+            raise type(ended)(f"{action}: {ended}")
         if ws is None:
             raise ConnectionLost(f"{action}: not connected")
         frame = json.dumps({"action": action, "params": dict(params or {}), "echo": echo}, ensure_ascii=False)
@@ -219,7 +221,8 @@ class Connection:
             raise ActionTimeout(action, limit)
         answer = waiter.answer
         if answer is None:
-            raise ConnectionLost(f"{action}: {self._ended or 'connection ended'} before the answer", sent=True)
+            ended = self._ended or ConnectionLost("connection ended")
+            raise type(ended)(f"{action}: {ended} before the answer", sent=True)
         if answer.get("status") in ("ok", "async"):
             return answer.get("data")
         wording = answer.get("wording") or answer.get("message") or answer.get("msg") or ""
@@ -227,7 +230,8 @@ class Connection:
 
     # -- events ---------------------------------------------------------------------------
     def next_event(self, timeout: Optional[float] = None) -> Optional[Dict[str, Any]]:
-        """The next event (a dict with ``post_type``), or None after ``timeout`` seconds.
+        """The next event (a dict with ``post_type``), or None after ``timeout`` seconds
+        (or a :meth:`wake`).
 
         Call from one thread (the protocol thread). :raises ConnectionLost: the connection
         ended and every event it received was taken (raised again on each later call).
@@ -239,7 +243,13 @@ class Connection:
         if event is None:
             self._events.put(None)   # for the next call, and any other reader
             raise self._ended or ConnectionLost("connection ended")
+        if event is _WAKE:
+            return None
         return event
+
+    def wake(self) -> None:
+        """Make a blocked :meth:`next_event` return None now. Thread-safe."""
+        self._events.put(_WAKE)
 
     # -- the reader thread ----------------------------------------------------------------
     def _run(self) -> None:
@@ -339,19 +349,22 @@ class Connection:
         self._events.put(None)
 
 
-def open_with_backoff(make: Callable[[], Connection], stop: threading.Event,
+def open_with_backoff(make: Callable[[], Connection], stop: Any,
                       next_delay: Callable[[], float]) -> Optional[Connection]:
     """Open connections made by ``make`` until one opens; wait ``next_delay()`` seconds
-    (on ``stop``) after each failure. Returns None once ``stop`` is set.
+    (``stop.wait``) after each failure. Returns None once ``stop.is_set()``.
+
+    :param stop: anything with ``is_set()`` and ``wait(seconds) -> bool`` (an Event).
+    :raises TokenRejected: the server refused the token: a configuration error, not retried.
     """
     while not stop.is_set():
-        conn = make()
         try:
-            return conn.open()
+            return make().open()
+        except TokenRejected:
+            raise
         except ConnectionLost as e:
             delay = next_delay()
-            level = logging.ERROR if isinstance(e, TokenRejected) else logging.WARNING
-            log.log(level, "%s; retrying in %.1f s", e, delay)
+            log.warning("%s; retrying in %.1f s", e, delay)
             if stop.wait(delay):
                 break
     return None

@@ -11,8 +11,8 @@ contact store merges and diffs them as it does SmartQQ's. Decisions (docs/onebot
 * presence and client type are not served (no per-friend polling: risk control), so the
   constants ``offline``/``unknown``; avatar ``face``, ``flag``, VIP fields are 0;
 * group ``role`` is the account's own role (owner/admin/member -> create/manage/attend),
-  ``owner_id == owner_uid`` the member with role owner; ``max_admin``, ``createtime``,
-  ``level`` and ``memo`` are null (not in OneBot v11);
+  ``owner_id == owner_uid`` the member with role owner (both known once the members are);
+  ``max_admin``, ``createtime``, ``level`` and ``memo`` are null (not in OneBot v11);
 * a member's ``card`` is null when empty, ``bad_record`` the ``unfriendly`` flag, the
   place fields ``""`` (NapCat's ``area`` is always empty), ``qage`` null.
 """
@@ -28,6 +28,7 @@ __all__ = [
     "friend_record",
     "user_record",
     "group_record",
+    "group_roles",
     "member_record",
     "self_role",
     "message_item",
@@ -126,28 +127,33 @@ def self_role(role: Any) -> Optional[str]:
     return _SELF_ROLES.get(role) if isinstance(role, str) else None
 
 
+def group_roles(members: Iterable[Mapping[str, Any]], self_id: Any) -> Record:
+    """``role`` (the account's own) and ``owner_id``/``owner_uid`` found in a group's
+    member records (:func:`member_record`); keys left out when not found, so a merge keeps
+    what is known instead of reporting a change to null."""
+    out: Record = {}
+    me = _int(self_id)
+    for m in members:
+        if m.get("role") == "owner":
+            out["owner_id"] = out["owner_uid"] = m.get("id")
+        if me is not None and m.get("id") == me:
+            out["role"] = self_role(m.get("role"))
+    return out
+
+
 def group_record(group: Mapping[str, Any], members: Optional[Iterable[Mapping[str, Any]]] = None,
                  self_id: Any = None) -> Record:
-    """One ``get_group_list``/``get_group_info`` entry as an Openqq group.
-
-    :param members: the group's member records (:func:`member_record`), for ``role`` and
-        the owner; without them both are null.
-    :param self_id: the account's QQ number.
-    """
+    """One ``get_group_list``/``get_group_info`` entry as an Openqq group; with its member
+    records (:func:`member_record`) also the account's ``role`` and the owner."""
     gid = _int(group.get("group_id"))
     remark = _text(group.get("group_remark"))
     record: Record = {
         "id": gid, "uid": gid, "code": gid, "name": _text(group.get("group_name")),
-        "markname": remark or None, "role": None, "owner_id": None, "owner_uid": None,
-        "max_member": _int(group.get("max_member_count")), "max_admin": None,
-        "createtime": None, "level": None, "memo": None,
+        "markname": remark or None, "max_member": _int(group.get("max_member_count")),
+        "max_admin": None, "createtime": None, "level": None, "memo": None,
     }
-    me = _int(self_id)
-    for m in members or ():
-        if m.get("role") == "owner":
-            record["owner_id"] = record["owner_uid"] = m.get("id")
-        if me is not None and m.get("id") == me:
-            record["role"] = self_role(m.get("role"))
+    if members is not None:
+        record.update(group_roles(members, self_id))
     return record
 
 

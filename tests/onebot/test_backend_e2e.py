@@ -1,0 +1,96 @@
+"""The Openqq API over the onebot backend, end to end: the sandbox's OneBot face over a real
+WebSocket, the Client, Delivery and the API over loopback HTTP."""
+
+from __future__ import annotations
+
+import pytest
+from onebot_stack import OneBotStack
+
+
+@pytest.fixture
+def stack(tmp_path):
+    s = OneBotStack(str(tmp_path))
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+def _by_uid(items):
+    return {int(i["uid"]): i for i in items}
+
+
+def test_contacts_are_the_world_with_qq_numbers_as_ids(stack):
+    world = stack.world
+    me = stack.api("get_user_info")
+    assert int(me["id"]) == int(me["uid"]) == int(me["account"]) == world["account"]["uid"]
+    assert me["name"] == world["account"]["name"]
+    friends = stack.api("get_friend_info")
+    assert set(_by_uid(friends)) == {f["uid"] for f in world["friends"]}
+    for f in friends:
+        w = next(x for x in world["friends"] if x["uid"] == int(f["uid"]))
+        assert int(f["id"]) == int(f["uid"])
+        assert f["name"] == w["name"]
+        assert f["markname"] == w["markname"]        # NapCat's remark = nickname became null
+        assert f["category"] == w["category"]       # from get_friends_with_category
+        assert (f["state"], f["client_type"]) == ("offline", "unknown")
+    groups = _by_uid(stack.api("get_group_info"))
+    for wg in world["groups"]:
+        g = groups[wg["uid"]]
+        assert int(g["id"]) == int(g["code"]) == wg["uid"]
+        assert (g["name"], g["role"], int(g["owner_uid"])) == (wg["name"], wg["role"], wg["owner_uid"])
+        members = _by_uid(g["member"])
+        assert set(members) == {m["uid"] for m in wg["members"]}
+        for wm in wg["members"]:
+            m = members[wm["uid"]]
+            assert (m["name"], m["card"], m["role"]) == (wm["name"], wm["card"], wm["role"])
+    assert stack.api("get_discuss_info") == []
+    info = stack.api("get_client_info")
+    assert (info["backend"], info["server"]) == ("onebot", stack.config.onebot_url)
+    assert info["state"] == "running"
+
+
+def test_received_messages_are_reported_with_faces_by_name(stack):
+    friend = stack.world["friends"][0]
+    stack.control("message", type="friend_message", sender_uid=friend["uid"], content="你好[微笑][飞吻]")
+    msg = stack.wait_post(lambda b: b.get("type") == "friend_message")
+    assert msg["content"] == "你好[微笑][飞吻]"
+    assert (int(msg["sender_id"]), int(msg["sender_uid"])) == (friend["uid"], friend["uid"])
+    assert msg["sender"] == (friend["markname"] or friend["name"])
+    assert int(msg["receiver_uid"]) == stack.world["account"]["uid"]
+    group = stack.group("attend")
+    member = next(m for m in group["members"] if m["role"] == "member" and m["uid"] != stack.world["account"]["uid"])
+    me = stack.world["account"]["uid"]
+    stack.control("message", type="group_message", sender_uid=member["uid"], group_uid=group["uid"],
+                  content=[{"type": "at", "data": {"qq": str(me)}}, {"type": "text", "data": {"text": " 看图"}},
+                           {"type": "image", "data": {"file": "a.jpg", "url": "http://127.0.0.1/a.jpg"}}])
+    gmsg = stack.wait_post(lambda b: b.get("type") == "group_message")
+    assert gmsg["content"].endswith(" 看图[图片]") and gmsg["content"].startswith("@")
+    assert (int(gmsg["group_uid"]), gmsg["group"]) == (group["uid"], group["name"])
+    assert int(gmsg["sender_uid"]) == member["uid"]
+    # check_event has them too
+    events = stack.api("check_event")
+    assert {e.get("type") for e in events} >= {"friend_message", "group_message"}
+
+
+def test_sends_reach_the_world_and_answer_the_original_codes(stack):
+    friend = stack.world["friends"][1]
+    answer = stack.api("send_friend_message", id=friend["uid"], content="你好[微笑]世界")
+    assert (answer["code"], answer["status"]) == (0, "发送成功")
+    group = stack.group("attend")
+    answer = stack.api("send_group_message", uid=group["uid"], content="大家好")
+    assert answer["code"] == 0
+    member = next(m for m in group["members"] if m["uid"] != stack.world["account"]["uid"])
+    answer = stack.api("send_sess_message", group_uid=group["uid"], uid=member["uid"], content="临时消息")
+    assert answer["code"] == 0
+    sent = stack.sandbox_get("sent")
+    onebot = [s for s in sent if s.get("via") == "onebot"]
+    assert len(onebot) == 3
+    texts = [str(s) for s in onebot]
+    assert "你好" in texts[0] and "世界" in texts[0]
+    # discussions do not exist: the original's "not found" codes
+    assert stack.api("send_discuss_message", id=1, content="x")["code"] == 102
+    assert stack.api("send_sess_message", discuss_id=1, id=1, content="x")["code"] in (104, 105)
+    # the send reports went to post_api
+    reports = [b for b in stack.posts("send_message")]
+    assert len(reports) == 3 and all(r["code"] == 0 for r in reports)
