@@ -23,7 +23,8 @@ from openqq_sync.web import ApiServer, create_app  # noqa: E402
 
 
 def start_sandbox(onebot_port: int = 0, **kw: Any) -> SandboxServer:
-    kw.setdefault("onebot_heartbeat", 200)
+    # 1 s: the watchdog (2.5 intervals) must not fire on a loaded test machine's hiccups.
+    kw.setdefault("onebot_heartbeat", 1000)
     return SandboxServer(world="small", seed=1, port=0, auto_scan=None, auto_confirm=None,
                          onebot_port=onebot_port, **kw).start()
 

@@ -78,7 +78,9 @@ class OneBotBackend:
         self._resync = False                          # a ContactsEvent("all") is due
         self._aborted = threading.Event()
         self._interrupted = threading.Event()
-        self._backoff = Backoff(base=0.5, cap=min(10.0, config.poll_retry_max_delay))
+        # Reconnecting is cheap (a local server): a short cap brings the client back within
+        # seconds of the server's return.
+        self._backoff = Backoff(base=0.25, cap=min(2.0, config.poll_retry_max_delay))
 
     def _new_connection(self) -> Connection:
         return Connection(self.url, token=self.config.onebot_token,
@@ -185,8 +187,11 @@ class OneBotBackend:
 
     def describe(self) -> Dict[str, Any]:
         app = " ".join(str(self._server[k]) for k in ("app_name", "app_version") if self._server.get(k))
+        conn = self._conn
         return {"backend": self.name, "server": self.url, "server_app": app or None,
-                "onebot_online": self._online and self._conn is not None and self._conn.alive}
+                "server_connected": conn is not None and conn.alive, "account_online": self._online,
+                # Seconds between the server's heartbeats; the watchdog runs once it is known.
+                "server_heartbeat": conn.heartbeat_interval if conn is not None else None}
 
     # -- contacts -------------------------------------------------------------------------
     def _try(self, what: str, fn: Any) -> Any:

@@ -138,8 +138,10 @@ class Connection:
         self._echo = itertools.count(1)
         self._events: "queue.SimpleQueue[Optional[Dict[str, Any]]]" = queue.SimpleQueue()  # None: the end
         self._ended: Optional[ConnectionLost] = None
+        self._ended_event = threading.Event()
         self._closing = False
         self._heartbeat_deadline: Optional[float] = None
+        self.heartbeat_interval: Optional[float] = None   # seconds, once a heartbeat came
         self._opened = threading.Event()
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -214,7 +216,10 @@ class Connection:
         except ConnectionClosed as e:
             with self._lock:
                 self._waiters.pop(echo, None)
-            raise ConnectionLost(f"{action}: the connection closed ({e})") from e
+            # The reader knows why (a token refusal before the close): give it a moment.
+            self._ended_event.wait(1.0)
+            ended = self._ended or ConnectionLost(f"the connection closed ({e})")
+            raise type(ended)(f"{action}: {ended}") from e
         if not waiter.done.wait(limit):
             with self._lock:
                 self._waiters.pop(echo, None)
@@ -327,6 +332,7 @@ class Connection:
         except (TypeError, ValueError):
             return
         if interval > 0:
+            self.heartbeat_interval = interval
             self._heartbeat_deadline = time.monotonic() + interval * (self._misses + 0.5)
 
     def _answer(self, answer: Mapping[str, Any]) -> None:
@@ -344,6 +350,7 @@ class Connection:
                 return
             self._ended = reason
             waiters, self._waiters = self._waiters, {}
+        self._ended_event.set()
         for waiter in waiters.values():
             waiter.done.set()
         self._events.put(None)
