@@ -10,7 +10,9 @@ Runs on the protocol thread. For each event of a receive:
   case they are reported as sent from another device;
 * a message id seen recently is dropped (the service may deliver a message twice);
 * a presence event updates the friend's presence (the original lost the whole batch
-  there, bug 6); a kicked event stops the client with the reason logged.
+  there, bug 6); a kicked event stops the client with the reason logged;
+* a contacts event (OneBot's notices, a resync after its reconnect) reloads that part of
+  the contacts through the loader and reports the differences, as a refresh does.
 """
 
 from __future__ import annotations

@@ -94,3 +94,14 @@ def test_sends_reach_the_world_and_answer_the_original_codes(stack):
     # the send reports went to post_api
     reports = [b for b in stack.posts("send_message")]
     assert len(reports) == 3 and all(r["code"] == 0 for r in reports)
+
+
+def test_cq_string_events_are_read_as_well(tmp_path):
+    stack = OneBotStack(str(tmp_path), sandbox_kw={"onebot_message_format": "string"})
+    try:
+        friend = stack.world["friends"][0]
+        stack.control("message", type="friend_message", sender_uid=friend["uid"], content="方括号[不是表情][微笑]&")
+        msg = stack.wait_post(lambda b: b.get("type") == "friend_message")
+        assert msg["content"] == "方括号[不是表情][微笑]&"
+    finally:
+        stack.close()
