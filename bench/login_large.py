@@ -19,7 +19,7 @@ import time
 
 
 def _sandbox(world: str, conn: "multiprocessing.connection.Connection") -> None:
-    from openqq_sync.sandbox import SandboxServer
+    from openqq_sync import SandboxServer
 
     srv = SandboxServer(world=world, auto_scan=0.05, auto_confirm=0.05, poll_hold=25.0).start()
     conn.send(srv.url)
@@ -57,8 +57,7 @@ def main(argv: "list[str] | None" = None) -> int:
     proc.start()
     url = parent.recv()
 
-    from openqq_sync.client import Client
-    from openqq_sync.config import Config
+    from openqq_sync import Client, Config
 
     if args.lazy_members:
         from openqq_sync.client.loader import Loader

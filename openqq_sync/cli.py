@@ -1,17 +1,191 @@
-"""The ``openqq`` command: ``run`` (client + API), ``demo`` (sandbox + client + API), ``sandbox``."""
+"""The ``openqq`` command: ``run`` (client + API), ``demo`` (sandbox + client + API), ``sandbox``.
+
+Its options fill a :class:`~openqq_sync.config.Config` from flags, ``OPENQQ_*`` variables and a file.
+
+Precedence, lowest first: the defaults, the config file (``--config PATH`` or
+``OPENQQ_CONFIG``), the environment (``OPENQQ_<OPTION>``, e.g. ``OPENQQ_POST_API``), the
+command-line flags (``--post-api``). Every Config field is an option under its own name.
+
+The config file is JSON (``*.json``: one flat object) or INI (anything else: options in an
+``[openqq]`` section), keys spelt as the option names (``post_api`` or ``post-api``).
+Text values are converted by the field's type: booleans accept 1/0, true/false, yes/no,
+on/off; lists are comma-separated.
+"""
 
 from __future__ import annotations
 
 import argparse
+import configparser
+import dataclasses
+import json
+import os
 import sys
-from typing import List, Optional
+from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
+
+from .config import Config
+
+ENV_PREFIX = "OPENQQ_"
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+#: One-line help for the options users set most; the others say what they default to.
+HELP = {
+    "host": "address the API listens on (default 127.0.0.1; others need --token or --allow-no-token)",
+    "port": "API port (default 5000)",
+    "account": "local name of the account; names the files in --tmpdir (default: default)",
+    "tmpdir": "where cookie, pid, QR and state files live (default: the system temp dir)",
+    "backend": "the protocol behind the API: smartqq (default) or onebot (a OneBot v11 server such as NapCat)",
+    "server": "SmartQQ server to use instead of the real hosts, e.g. a sandbox URL",
+    "onebot_url": "forward WebSocket of the OneBot v11 server (backend onebot), e.g. ws://127.0.0.1:3001",
+    "onebot_token": "the OneBot server's access token (sent as Authorization: Bearer)",
+    "onebot_action_timeout": "seconds to wait for one OneBot action's answer (default 30)",
+    "post_api": "URL that receives every message and event as a JSON POST",
+    "post_event": "report events (not only messages) to post_api/check_event (default on)",
+    "post_event_list": "comma-separated events to report (default: the original's list)",
+    "post_stdout": "also print every report as one JSON line on stdout",
+    "poll_api": "heartbeat URL polled while running; a 302 into /openqq/ is followed",
+    "poll_interval": "seconds between heartbeats (default 5)",
+    "check_event_list_max_size": "check_event buffer size (default 20)",
+    "check_event_timeout": "seconds an empty check_event waits (default 30)",
+    "check_event_retention": "items kept for check_event?since=SEQ (default 1000)",
+    "send_interval": "seconds between two sends (default 3)",
+    "send_timeout": "longest a sync API send waits for its result (default 60)",
+    "update_interval": "seconds between contact refreshes (default 600)",
+    "threads": "HTTP worker threads; each waiting check_event holds one (default 160)",
+    "token": "API token: every call needs 'Authorization: Bearer TOKEN' or access_token=TOKEN",
+    "allow_no_token": "allow listening on a non-loopback address without --token",
+    "post_secret": "sign post_api requests (X-Signature, X-Openqq-Signature-256) with this key",
+    "post_api_retry_window": "seconds a failed post_api delivery is retried (default 600)",
+    "post_api_queue_size": "reports held while post_api is unreachable (default 10000)",
+    "log_level": "debug, info, warning or error (default info)",
+    "log_path": "also write the log to this file",
+    "show_qrcode": "print the login QR code in the terminal (default on)",
+    "show_message": "print one console line per message, like ShowMsg (default on)",
+}
+
+
+def _fields() -> Dict[str, dataclasses.Field]:
+    return {f.name: f for f in dataclasses.fields(Config)}
+
+
+def asbool(text: Any) -> bool:
+    if isinstance(text, bool):
+        return text
+    value = str(text).strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError(f"not a boolean: {text!r}")
+
+
+def convert(name: str, value: Any) -> Any:
+    """``value`` (text from a flag, variable or file, or a JSON value) as option ``name``'s type.
+
+    :raises ValueError: unknown option or a value that does not convert (the message names it).
+    """
+    field = _fields().get(name)
+    if field is None:
+        raise ValueError(f"unknown option {name!r}")
+    kind = str(field.type).replace(" ", "")
+    try:
+        if kind.startswith("Optional["):
+            if value is None or (isinstance(value, str) and value.strip() == ""):
+                return None
+            kind = kind[len("Optional["):-1]
+        if kind == "bool":
+            return asbool(value)
+        if kind in ("int", "float"):
+            if isinstance(value, bool):
+                raise ValueError("a boolean is not a number")
+            return int(value) if kind == "int" else float(value)
+        if kind.startswith("List["):
+            items = value if isinstance(value, list) else [p.strip() for p in str(value).split(",") if p.strip()]
+            return [int(x) for x in items] if kind == "List[int]" else [str(x) for x in items]
+        return str(value)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"option {name}: {e}") from None
+
+
+def _key(raw: str) -> str:
+    return raw.strip().lower().replace("-", "_")
+
+
+def read_file(path: str) -> Dict[str, Any]:
+    """The options in a JSON or INI config file, converted. :raises ValueError: bad file or key."""
+    if path.lower().endswith(".json"):
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: the JSON config must be an object")
+        items = data.items()
+    else:
+        parser = configparser.ConfigParser(interpolation=None)
+        with open(path, encoding="utf-8") as fh:
+            parser.read_file(fh)
+        if not parser.has_section("openqq"):
+            raise ValueError(f"{path}: no [openqq] section")
+        items = parser.items("openqq")
+    return {_key(k): convert(_key(k), v) for k, v in items}
+
+
+def read_env(env: Mapping[str, str]) -> Dict[str, Any]:
+    names = _fields()
+    out = {}
+    for var, value in env.items():
+        if var.startswith(ENV_PREFIX) and var != ENV_PREFIX + "CONFIG":
+            name = var[len(ENV_PREFIX):].lower()
+            if name in names:
+                out[name] = convert(name, value)
+    return out
+
+
+def add_flags(parser: argparse.ArgumentParser) -> None:
+    """A ``--flag`` per Config field (booleans also get ``--no-flag``), plus ``--config``."""
+    parser.add_argument("--config", metavar="PATH", help="config file (JSON, or INI with an [openqq] section)")
+    defaults = Config()
+    group = parser.add_argument_group("options (also OPENQQ_<OPTION> variables and config-file keys)")
+    for name, field in _fields().items():
+        flag = "--" + name.replace("_", "-")
+        default = getattr(defaults, name)
+        text = HELP.get(name, f"default {default!r}")
+        if str(field.type) == "bool":
+            group.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=None, help=text)
+        else:
+            group.add_argument(flag, dest=name, default=None, metavar=name.upper(), help=text)
+
+
+def load(args: argparse.Namespace, env: Optional[Mapping[str, str]] = None,
+         base: Optional[Dict[str, Any]] = None) -> Tuple[Config, Set[str]]:
+    """Build the Config for ``args``; returns it with the names set explicitly (file, env, flag).
+
+    :param base: defaults that differ from Config's (``openqq demo`` uses its own account).
+    :raises ValueError: an unknown key or a value that does not convert.
+    """
+    env = os.environ if env is None else env
+    values: Dict[str, Any] = dict(base or {})
+    explicit: Set[str] = set()
+    path = getattr(args, "config", None) or env.get(ENV_PREFIX + "CONFIG")
+    if path:
+        found = read_file(path)
+        values.update(found)
+        explicit.update(found)
+    found = read_env(env)
+    values.update(found)
+    explicit.update(found)
+    for name in _fields():
+        raw = getattr(args, name, None)
+        if raw is not None:
+            values[name] = convert(name, raw)
+            explicit.add(name)
+    return Config(**values), explicit
 
 
 def build_parser() -> argparse.ArgumentParser:
     from . import runner
     from .sandbox import command as sandbox_command
 
-    parser = argparse.ArgumentParser(prog="openqq", description=__doc__)
+    parser = argparse.ArgumentParser(prog="openqq", description=__doc__.split("\n", 1)[0])
     sub = parser.add_subparsers(dest="command", required=True)
     runner.add_parsers(sub)
     sandbox_command.add_parser(sub)

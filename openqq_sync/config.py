@@ -1,7 +1,7 @@
 """Client and API options. Defaults mirror the original client's and its Openqq plugin's.
 
 One frozen dataclass, checked when built: the ``openqq`` command fills it from flags,
-``OPENQQ_<OPTION>`` environment variables and a config file (see ``options.py``);
+``OPENQQ_<OPTION>`` environment variables and a config file (see ``cli.py``);
 embedders construct it directly and derive variants with ``dataclasses.replace`` (or
 ``config.replace(...)``).
 """

@@ -10,7 +10,7 @@ on message strings. No I/O here.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Optional, Type, TypeVar
+from typing import Any, Callable, Dict, Optional, Tuple, Type, TypeVar
 
 __all__ = [
     "OpenQQError",
@@ -87,7 +87,7 @@ class ProtocolError(OpenQQError):
     :param body: the parsed JSON (or raw text) of the answer, kept for diagnosis.
     """
 
-    retcodes: tuple = ()
+    retcodes: Tuple[int, ...] = ()
 
     def __init__(self, retcode: Optional[int], body: Any = None, message: Optional[str] = None) -> None:
         super().__init__(message or "retcode %s" % (retcode,))

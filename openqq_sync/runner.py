@@ -17,7 +17,7 @@ import threading
 import urllib.parse
 from typing import Any, Callable, List, Optional
 
-from . import options, signals
+from . import cli, signals
 from .config import Config
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ def add_parsers(sub: Any) -> None:
                          description="Log a QQ account in (QR code in the terminal) and serve the "
                                      "Openqq HTTP API. Every option is also an OPENQQ_<OPTION> "
                                      "environment variable and a config-file key.")
-    options.add_flags(run)
+    cli.add_flags(run)
     run.set_defaults(func=run_command)
     demo = sub.add_parser("demo", help="sandbox + client + API on 127.0.0.1:5000",
                           description="Run a SmartQQ sandbox (small world, chatter on, the phone "
@@ -53,7 +53,7 @@ def add_parsers(sub: Any) -> None:
     demo.add_argument("--chatter", type=float, default=6.0, metavar="PER_MINUTE",
                       help="messages the sandbox's contacts send per minute (default 6)")
     demo.add_argument("--seed", type=int, default=1, help="sandbox world seed (default 1)")
-    options.add_flags(demo)
+    cli.add_flags(demo)
     demo.set_defaults(func=demo_command)
 
 
@@ -90,7 +90,7 @@ def setup_logging(config: Config) -> None:
 
 def _configure(args: argparse.Namespace, base: Optional[dict] = None) -> Optional[Config]:
     try:
-        config, _ = options.load(args, base=base)
+        config, _ = cli.load(args, base=base)
     except (OSError, ValueError) as e:
         print(f"openqq: {e}", file=sys.stderr)
         return None
@@ -141,8 +141,7 @@ def serve(config: Config, *, _installed: Optional[Callable[[Any], None]] = None)
               f"can reach it could send messages as you. Set --token TOKEN (or OPENQQ_TOKEN), "
               f"or pass --allow-no-token to accept an open API.", file=sys.stderr)
         return 2
-    for name in ("post_api", "poll_api"):
-        url = getattr(config, name)
+    for name, url in (("post_api", config.post_api), ("poll_api", config.poll_api)):
         parts = urllib.parse.urlsplit(url or "")
         if url and (parts.scheme not in ("http", "https") or not parts.hostname):
             print(f"openqq: --{name.replace('_', '-')} must be an http:// or https:// URL", file=sys.stderr)

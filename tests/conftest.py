@@ -1,9 +1,12 @@
 """Shared fixtures. The sandbox area owns ``sandbox``; other areas add theirs in
-``tests/<area>/conftest.py``."""
+``tests/<area>/conftest.py``. One autouse check: no thread of ours outlives its test."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
+from helpers import PACKAGE_THREADS, leaked_threads
 
 from openqq_sync.sandbox import SandboxServer
 
@@ -19,3 +22,14 @@ def sandbox():
         yield srv
     finally:
         srv.stop()
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_threads():
+    """Fail a test that leaves a thread of the package running: a client, sandbox, API
+    server or delivery thread (fixtures, torn down before this check, stop what they
+    started; longer-lived fixtures started theirs before it looked)."""
+    before = set(threading.enumerate())
+    yield
+    leaked = leaked_threads(before, grace=5.0, prefixes=PACKAGE_THREADS)
+    assert leaked == [], f"threads still running after the test: {leaked}"

@@ -19,9 +19,7 @@ import logging
 
 from flask import Flask
 
-from openqq_sync.client import Client
-from openqq_sync.config import Config
-from openqq_sync.web import ApiServer, openqq_blueprint
+from openqq_sync import ApiServer, Client, Config, openqq_blueprint
 
 
 def build(config: Config, prefix: str = "/qq"):

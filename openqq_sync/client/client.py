@@ -3,7 +3,8 @@
 Threads (each named ``openqq-<account>-<role>``, run through the crash wrapper):
 
 * ``poll`` — the protocol thread, the only writer of the state: login (through the
-  backend), contact load, then the receive loop; a relogin goes back through the login;
+  backend), contact load, then the receive loop; a relogin goes back through the login
+  (``login.SessionLoop``, the relogin policy);
 * ``sender`` — the outbound queue (8.4);
 * ``updater`` — the periodic contact refresh (6.11);
 * ``members_N`` — short-lived workers of the parallel member load.
@@ -25,14 +26,14 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 from .. import backends, signals
 from ..backends import Backend
 from ..config import Config
-from ..errors import LoginFailed, LoginStopped, OpenQQError, ProtocolError, TransportError
+from ..errors import OpenQQError
 from ..model import Discuss, DiscussMember, Friend, Group, GroupMember, Message, User
 from ..faces import face_parse, replace_comp_sign
 from ..threads import join_all, spawn
 from . import files
 from .contacts import ContactStore
 from .loader import Loader
-from .poller import RELOGIN, Backoff, PollLoop
+from .login import SessionLoop
 from .receiver import Receiver
 from .runtime import Runtime
 from .sender import MessageIds, Sender, SendHandle
@@ -44,17 +45,6 @@ log = logging.getLogger(__name__)
 __all__ = ["Client", "SendHandle", "ClientState"]
 
 MIN_SHUTUP_SECONDS = 60
-
-
-def _network_failure(error: BaseException) -> bool:
-    """True when ``error`` (or what caused it) is the network or a failed answer of the
-    service (both may pass), not a verdict such as a QR code expired too often."""
-    cause: Optional[BaseException] = error
-    while cause is not None:
-        if isinstance(cause, (TransportError, ProtocolError)):
-            return True
-        cause = cause.__cause__
-    return False
 
 
 class Client:
@@ -86,6 +76,8 @@ class Client:
         self._sender = Sender(self._rt)
         self._updater = Updater(self._rt, self._loader)
         self._receiver = Receiver(self._rt, self._loader)
+        self._session = SessionLoop(self._rt, self._loader, self._receiver, self._spawn,
+                                    self._stop_from_inside)
 
     # ------------------------------------------------------------------ state (read-only)
     @property
@@ -118,7 +110,12 @@ class Client:
         """
         want = ClientState(state)
         seen: List[ClientState] = []
-        self._rt.cell.wait_for(lambda s: (seen.append(s) or s == want or s == ClientState.STOP), timeout)
+
+        def reached(s: ClientState) -> bool:
+            seen.append(s)
+            return s == want or s == ClientState.STOP
+
+        self._rt.cell.wait_for(reached, timeout)
         return bool(seen) and seen[-1] == want
 
     @property
@@ -157,7 +154,7 @@ class Client:
             self.log.info("restored the saved session from %s", config.tmpdir)
         self._spawn("sender", self._sender.run)
         self._spawn("updater", self._updater.run)
-        self._spawn("poll", self._protocol_main)
+        self._spawn("poll", self._session.run)
         return self
 
     def _crashed(self, error: BaseException) -> None:
@@ -175,101 +172,10 @@ class Client:
             self._threads.append(stopper)
         stopper.start()
 
-    def _protocol_main(self, ready: threading.Event) -> None:
-        ready.set()
-        rt = self._rt
-        rt.set_state(ClientState.LOADING)
-        relogin = False
-        # Between failed attempts of a relogin or a contact load: never a tight loop.
-        cap = 2.0 * self.config.poll_retry_max_delay
-        backoff = Backoff(base=min(1.0, cap), cap=cap)
-        while not rt.stop.is_set():
-            rt.relogin.clear()
-            try:
-                result = self._backend.login(rt)
-            except LoginStopped:
-                break
-            except (LoginFailed, OpenQQError) as e:
-                if rt.stop.is_set():
-                    break
-                if relogin and _network_failure(e):
-                    # The service is unreachable or refusing for a moment: keep trying,
-                    # the session was good before (an unattended bot must not stop on a
-                    # hiccup). A first login that fails stops (original).
-                    delay = backoff.next()
-                    self.log.warning("relogin failed (%s); retrying in %.0f s", e, delay)
-                    if rt.stop.wait(delay):
-                        break
-                    continue
-                rt.error = f"login failed: {e}"
-                self.log.error("login failed: %s; stopping", e)
-                break
-            rt.login_count += 1
-            rt.set_online(True)
-            self._backend.save()
-            rt.set_state(ClientState.UPDATING)
-            rt.members_ready.clear()
-            background = self.config.member_load == "background"
-            try:
-                self._loader.load_initial(members=not background)
-            except OpenQQError as e:
-                if rt.stop.is_set():
-                    break
-                delay = backoff.next()
-                self.log.warning("loading contacts failed (%s): relogin in %.0f s", e, delay)
-                relogin = True
-                self._begin_relogin(logout=False)
-                if rt.stop.wait(delay):
-                    break
-                continue
-            if rt.stop.is_set():
-                break
-            backoff.reset()
-            rt.emit(signals.login, is_scan=result.is_scan)
-            if relogin:
-                rt.emit(signals.relogin)
-            rt.set_state(ClientState.RUNNING)
-            if background:
-                self._spawn("member-loader", self._load_members)
-            else:
-                rt.members_ready.set()
-            outcome = PollLoop(rt, self._receiver).run()
-            if outcome != RELOGIN or rt.stop.is_set():
-                break
-            relogin = True
-            # Only a requested relogin logs out: after a lost session the saved login
-            # (supertoken) is still good, and logging out would kill it and force a new
-            # QR scan on an unattended bot (issue 6: relogin with the saved cookies).
-            self._begin_relogin(logout=rt.relogin.is_set() and rt.relogin_logout)
-        self._stop_from_inside()
-
-    def _load_members(self, ready: threading.Event) -> None:
-        ready.set()
-        try:
-            changes = self._loader.load_members()
-        except OpenQQError as e:
-            # A relogin or stop came first; the next login loads them again.
-            self.log.info("background member load ended early: %s", e)
-            return
-        self._rt.emit_changes(changes)
-        if not self._rt.stop.is_set():
-            self._rt.members_ready.set()
-
     def wait_for_members(self, timeout: Optional[float] = None) -> bool:
         """Block until every member list of this login is loaded (at once with
         ``member_load="login"`` once running); False on timeout."""
         return self._rt.members_ready.wait(timeout)
-
-    def _begin_relogin(self, logout: bool = True) -> None:
-        """Leave the session (5.16): logout (if asked), forget credentials, reset the
-        per-session state."""
-        self.log.info("relogin: %s, then in again (saved session first)",
-                      "logging out" if logout else "session lost")
-        self._rt.set_online(False)
-        if logout:
-            self._backend.logout()
-        self._backend.save()
-        self._backend.forget()
 
     def request_relogin(self) -> None:
         """Ask the protocol thread to log in again; returns at once. Ignored when stopped

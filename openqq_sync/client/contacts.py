@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import threading
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, TypeVar
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Protocol, Sequence, Tuple, TypeVar, cast
 
 from ..model import (Contact, Discuss, DiscussMember, Friend, Group, GroupMember, User, _as_text,
                     _key, matches)
@@ -53,26 +53,6 @@ def _property_changes(obj: Contact, changes: Iterable[Tuple[str, Any, Any]]) -> 
     return [(name, {"obj": obj, "property": k, "old": o, "new": n}) for k, o, n in changes]
 
 
-def _unique_index(items: Iterable[_C], keyfn: Callable[[Any], Any]) -> Dict[Any, Any]:
-    """Map key -> item, leaving out every key that occurs more than once (ext matching)."""
-    index: Dict[Any, Any] = {}
-    dup = set()
-    for item in items:
-        key = keyfn(item)
-        if key is None:
-            continue
-        try:
-            hash(key)
-        except TypeError:   # a list or dict from a garbled answer: matches nothing
-            continue
-        if key in index:
-            dup.add(key)
-        index[key] = item
-    for key in dup:
-        del index[key]
-    return index
-
-
 def _build_index(objects: Iterable[Any]) -> _Index:
     index: _Index = {key: {} for key in _INDEXED}
     for obj in objects:
@@ -103,7 +83,10 @@ def first(found: Optional[Iterable[Any]]) -> Any:
     return None
 
 
-def _writes(method: Callable[..., Any]) -> Callable[..., Any]:
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _writes(method: _F) -> _F:
     """Mark a store writer: the version rises after it ran, under the same lock, so a
     reader that saw the old version never keeps an answer built from the new state."""
     @functools.wraps(method)
@@ -113,7 +96,7 @@ def _writes(method: Callable[..., Any]) -> Callable[..., Any]:
                 return method(self, *args, **kwargs)
             finally:
                 self._version += 1
-    return wrapper
+    return cast(_F, wrapper)
 
 
 class ContactStore:
@@ -396,91 +379,25 @@ class ContactStore:
                                                "_discuss", "discuss", "discuss"))
             return changes
 
-    # ----------------------------------------------------------------------- ext matching
+    # ------------------------------------------------------------- fields from elsewhere
     @_writes
-    def match_friends_ext(self, records: Sequence[Record]) -> int:
-        """Give friends their QQ numbers from qun.qq.com (6.7): ``displayname|category`` keys,
-        duplicates on either side left out; uids are set without events. Returns the count."""
-        with self._lock:
-            ours = _unique_index(self._friends.values(), lambda f: (f.displayname, f.get("category")))
-            theirs = _unique_index(records, lambda r: (r.get("displayname"), r.get("category")))
-            matched = 0
-            for key, record in theirs.items():
-                friend = ours.get(key)
-                if friend is not None and record.get("uid") is not None:
-                    friend._data["uid"] = record["uid"]
-                    matched += 1
-            return matched
+    def supplement(self, pairs: Iterable[Tuple[Contact, Record]], *, report: bool = True) -> List[Change]:
+        """Store fields a second source has for contacts of this store (the backend matched
+        each record to its contact; SmartQQ's qun.qq.com data gives the QQ numbers).
 
-    @_writes
-    def match_groups_ext(self, records: Sequence[Record]) -> List[Change]:
-        """Give groups uid/owner_uid/role from qun.qq.com by unique name (6.7)."""
-        with self._lock:
-            ours = _unique_index(self._groups.values(), lambda g: g.get("name"))
-            theirs = _unique_index(records, lambda r: r.get("name"))
-            changes: List[Change] = []
-            for name, record in theirs.items():
-                group = ours.get(name)
-                if group is not None:
-                    changes.extend(_property_changes(group, group.update(record)))
-            return changes
-
-    @_writes
-    def match_group_members_ext(self, group: Group, records: Sequence[Record], *,
-                                report: bool = True) -> List[Change]:
-        """Give members uid/role/card/times from qinfo by unique ``name + card`` (6.7).
-
-        :param report: False for a member list loaded just now: the values are stored
-            without computing changes (a first load reports nothing, and a large world
-            has 100,000 members to merge at login).
+        :param report: True: merged with ``update()``, the differences are returned as
+            ``*_property_change`` changes; False: first values, stored as they are.
         """
-        cut = self.card_cut_length
-
-        def index(datas: Iterable[Record], items: Iterable[Any]) -> Dict[Any, Any]:
-            """``_unique_index`` by ``(name, truncate_utf8(card, cut) or "")``, written out:
-            a large world matches 100,000 members at login."""
-            out: Dict[Any, Any] = {}
-            dup = set()
-            for data, item in zip(datas, items):
-                card = data.get("card")
-                if card is None:
-                    card = ""
-                elif type(card) is not str or len(card) * 4 >= cut:   # else nothing to cut
-                    card = truncate_utf8(card, cut) or ""
-                key = (data.get("name"), card)
-                try:
-                    if key in out:
-                        dup.add(key)
-                except TypeError:   # a list or dict from a garbled answer: matches nothing
-                    continue
-                out[key] = item
-            for key in dup:
-                del out[key]
-            return out
-
+        changes: List[Change] = []
         with self._lock:
-            members = group.members
-            ours = index([m._data for m in members], members)
-            theirs = index(records, records)
-            changes: List[Change] = []
-            for key, record in theirs.items():
-                member = ours.get(key)
-                if member is None:
-                    continue
+            for obj, fields in pairs:
                 if not report:
-                    # A first load: the values are stored as they are, nothing is compared.
-                    data = member._data
-                    data.update(record)
-                    data["card"] = key[1] or None
+                    obj._data.update(fields)
                     continue
-                fields = dict(record)
-                fields["card"] = key[1] or None
-                found = member.update(fields)
+                found = obj.update(fields)
                 if found:
-                    changes.extend(_property_changes(member, found))
-            for key in ("max_member", "max_admin"):
-                group._data.setdefault(key, None)
-            return changes
+                    changes.extend(_property_changes(obj, found))
+        return changes
 
     # ---------------------------------------------------------------- single-object edits
     @_writes
@@ -529,27 +446,38 @@ class ContactStore:
 # Criteria are string equalities ANDed together, as the original's searches were; a
 # criterion whose value is missing is ignored, and no criterion at all finds nothing.
 
-def clean(criteria: Mapping[str, Any]) -> Dict[str, str]:
-    """Drop absent criteria; the rest as strings."""
-    return {k: str(v) for k, v in criteria.items() if v is not None and v != ""}
+class ContactsOwner(Protocol):
+    """What the lookups need of a client: its store and the blocking member loads."""
+
+    @property
+    def contacts(self) -> "ContactStore": ...
+
+    def load_group_members(self, group: Group) -> None: ...
+
+    def load_discuss_members(self, discuss: Discuss) -> None: ...
 
 
-def find_friend(client: Any, **criteria: Any) -> Optional[Friend]:
+def clean(criteria: Mapping[str, Any]) -> Dict[str, Any]:
+    """Drop absent criteria (None or empty text); ``matches`` compares the rest as text."""
+    return {k: v for k, v in criteria.items() if v is not None and v != ""}
+
+
+def find_friend(client: ContactsOwner, **criteria: Any) -> Optional[Friend]:
     c = clean(criteria)
     return client.contacts.find_friend(**c) if c else None
 
 
-def find_group(client: Any, **criteria: Any) -> Optional[Group]:
+def find_group(client: ContactsOwner, **criteria: Any) -> Optional[Group]:
     c = clean(criteria)
     return client.contacts.find_group(**c) if c else None
 
 
-def find_discuss(client: Any, **criteria: Any) -> Optional[Discuss]:
+def find_discuss(client: ContactsOwner, **criteria: Any) -> Optional[Discuss]:
     c = clean(criteria)
     return client.contacts.find_discuss(**c) if c else None
 
 
-def group_members(client: Any, group: Group) -> List[GroupMember]:
+def group_members(client: ContactsOwner, group: Group) -> List[GroupMember]:
     """The group's members, fetched first (blocking) when the list is still empty."""
     members = list(group.members)
     if not members:
@@ -559,7 +487,7 @@ def group_members(client: Any, group: Group) -> List[GroupMember]:
     return members
 
 
-def discuss_members(client: Any, discuss: Discuss) -> List[DiscussMember]:
+def discuss_members(client: ContactsOwner, discuss: Discuss) -> List[DiscussMember]:
     members = list(discuss.members)
     if not members:
         client.load_discuss_members(discuss)

@@ -19,7 +19,7 @@ import logging
 import os
 import platform
 import tempfile
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 from .. import __version__
 from ..config import Config
@@ -136,7 +136,7 @@ class StateFile:
             "qrcode_count_max": config.qrcode_count_max,
         }
         self._pid = pid
-        self.plugins: list = []
+        self.plugins: List[str] = []
 
     def write(self, state: str, previous: Optional[str]) -> None:
         doc = dict(self._base)

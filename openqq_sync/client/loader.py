@@ -11,18 +11,16 @@
   (any thread, lazy loads) return changes as well.
 
 All loads take one lock: a refresh, a reload and a login load never interleave. Fetch
-failures are logged by the backend and leave the store as it was. After a full load the
-surviving objects are moved out of the collector's view (``gc.freeze``): they live as long
-as the login, and re-scanning them on every collection was a third of a large login's CPU.
+failures are logged by the backend and leave the store as it was. The garbage collector is
+left alone: the large-world login meets its target without pausing it (bench/RESULTS.md).
 """
 
 from __future__ import annotations
 
-import gc
 import logging
 import queue
 import threading
-from typing import Any, Callable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, List, Sequence, Tuple
 
 from ..errors import LoginExpired
 from ..model import Discuss, Group
@@ -137,10 +135,6 @@ class Loader:
         with self._lock:
             store = self._store
             store.clear()
-            # The contacts a relogin has just dropped (cycles: members and their group)
-            # are freed before the new ones load instead of doubling the peak memory.
-            gc.unfreeze()
-            gc.collect()
             self._rt.backend.load_user(store)
             self._friends()
             self._groups()
@@ -149,7 +143,6 @@ class Loader:
                 # One pool for both kinds: no phase waits for the slowest group of another.
                 owners: List[Any] = list(store.groups()) + list(store.discusses())
                 self._parallel(self._members_of, owners)
-                gc.freeze()
             log.info("contacts loaded: %s", store.counts())
 
     def load_members(self) -> List[Change]:
@@ -169,7 +162,6 @@ class Loader:
             return self._members_of(owner)
 
         changes = self._parallel(one, owners)
-        gc.freeze()
         log.info("members loaded: %s", store.counts())
         return changes
 

@@ -45,10 +45,10 @@ class Backoff:
         self.failures = 0
 
     def next(self) -> float:
-        delay = min(self.cap, self.base * (2 ** self.failures))
+        delay = min(self.cap, self.base * (2.0 ** self.failures))
         self.failures += 1
         # Up to 20 % less, so many clients do not retry in step.
-        return delay * (1.0 - 0.2 * self._rand())
+        return float(delay * (1.0 - 0.2 * self._rand()))
 
     def reset(self) -> None:
         self.failures = 0

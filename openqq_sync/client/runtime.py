@@ -38,7 +38,8 @@ class Runtime:
         self.backend = backend
         self.contacts = ContactStore(use_friend_markname=config.group_member_use_friend_markname,
                                      card_cut_length=config.group_member_card_cut_length)
-        self.log = log.getChild(config.account)
+        # The account's log keeps the name it always had (openqq_sync.client.<account>).
+        self.log = logging.getLogger("openqq_sync.client").getChild(config.account)
         self.stop = threading.Event()
         self.relogin = threading.Event()          # a relogin was requested
         self.relogin_logout = True                # whether the requested relogin logs out

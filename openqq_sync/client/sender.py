@@ -18,7 +18,7 @@ import logging
 import queue
 import threading
 import time
-from typing import Any, Optional, Tuple
+from typing import Any, Optional
 
 from .. import signals
 from ..backends import SendResult

@@ -2,7 +2,7 @@
 
 Public names: ``SandboxServer`` (world + waitress thread), ``SandboxWorld`` (the stateful
 fake and its test verbs), ``create_app`` (the Flask app over a world), ``generate``.
-Imports nothing from ``openqq_sync.protocol`` (house style S1).
+Imports nothing from ``openqq_sync.backends`` (house style S1).
 """
 
 from __future__ import annotations

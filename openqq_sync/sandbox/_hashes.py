@@ -1,6 +1,6 @@
 """The tokens the SmartQQ service checked (protocol document section 4), server side.
 
-The sandbox computes these itself and imports nothing from ``openqq_sync.protocol``
+The sandbox computes these itself and imports nothing from ``openqq_sync.backends``
 (house style S1), so a bug in the client's copy cannot cancel itself out in tests.
 Pure functions, thread-safe.
 """

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from typing import Any, List, Tuple
-
-# tests/ holds the helpers shared across areas (webkit).
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir))
 
 import pytest
 from client_helpers import SignalRecorder, fast_config
@@ -61,16 +56,3 @@ def make_sandbox():
     yield make
     for srv in reversed(servers):
         srv.stop()
-
-
-
-@pytest.fixture(autouse=True)
-def no_leaked_client_threads():
-    """Fail a test that leaves one of its client threads running (fixtures stop clients)."""
-    import threading
-
-    before = set(threading.enumerate())
-    yield
-    leaked = [t.name for t in threading.enumerate()
-              if t not in before and t.name.startswith("openqq-") and "sandbox" not in t.name and t.is_alive()]
-    assert leaked == [], f"threads still running after the test: {leaked}"

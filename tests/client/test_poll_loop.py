@@ -10,7 +10,7 @@ import json
 import pytest
 import responses
 
-from openqq_sync.client.poller import RELOGIN, STOP, Backoff, PollLoop
+from openqq_sync.client.poller import RELOGIN, STOP, Backoff
 
 from client_helpers import SignalRecorder
 from webkit import DISCUSS, FRIEND, GROUP, ME, MEMBER, poll_loop, seeded_client

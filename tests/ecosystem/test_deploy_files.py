@@ -15,7 +15,7 @@ import requests
 
 from ecokit import free_port
 from nginxkit import ROOT
-from openqq_sync import options
+from openqq_sync import cli
 from openqq_sync.cli import build_parser
 from openqq_sync.config import Config
 from webkit import eventually
@@ -45,7 +45,7 @@ def _unit_environment() -> dict:
 
 
 def test_example_config_reads_into_a_config_with_every_key_known():
-    values = options.read_file(EXAMPLE)           # raises on an unknown key or a bad value
+    values = cli.read_file(EXAMPLE)           # raises on an unknown key or a bad value
     config = Config(**values)
     assert config.host == "127.0.0.1" and config.port == 5000
     assert config.token is None and config.post_api is None   # empty = unset
@@ -70,7 +70,7 @@ def test_systemd_unit_runs_openqq_with_a_writable_home():
     assert env["OPENQQ_TMPDIR"] == home
     # With the unit's environment and the example installed as /etc/openqq/openqq.ini:
     args.config = EXAMPLE
-    config, _ = options.load(args, env=env)
+    config, _ = cli.load(args, env=env)
     assert config.tmpdir == home and config.host == "127.0.0.1"
     assert service["EnvironmentFile"].startswith("-")     # optional: no file, no failure
     assert service["User"] == service["Group"] == "openqq"

@@ -4,22 +4,17 @@ Delivery, the API on waitress and a post_api receiver, all on loopback port 0.""
 from __future__ import annotations
 
 import json
-import os
-import sys
 import threading
 from typing import Any, Dict, List, Optional
 
 import requests
+from webkit import Receiver
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir))
-
-from webkit import Receiver  # noqa: E402
-
-from openqq_sync.client import Client  # noqa: E402
-from openqq_sync.config import Config  # noqa: E402
-from openqq_sync.delivery import Delivery  # noqa: E402
-from openqq_sync.sandbox import SandboxServer  # noqa: E402
-from openqq_sync.web import ApiServer, create_app  # noqa: E402
+from openqq_sync.client import Client
+from openqq_sync.config import Config
+from openqq_sync.delivery import Delivery
+from openqq_sync.sandbox import SandboxServer
+from openqq_sync.web import ApiServer, create_app
 
 
 def start_sandbox(onebot_port: int = 0, **kw: Any) -> SandboxServer:

@@ -15,14 +15,14 @@ import requests
 from onebot_stack import start_sandbox
 from webkit import Receiver, eventually
 
-from openqq_sync import cli, options
+from openqq_sync import cli
 
 OPENQQ = os.path.join(os.path.dirname(sys.executable), "openqq")
 
 
 def _parse(argv, env=None):
     args = cli.build_parser().parse_args(["run", *argv])
-    return options.load(args, env=env or {})[0]
+    return cli.load(args, env=env or {})[0]
 
 
 def test_onebot_options_from_flags_env_and_file(tmp_path):

@@ -7,19 +7,13 @@ retry windows); each test's docstring names the shortening.
 
 from __future__ import annotations
 
-import os
-import sys
 from typing import Any, Dict, List, Tuple
 
 import pytest
+from relkit import Recorder, fast_config
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir))   # webkit
-sys.path.insert(0, os.path.dirname(__file__))                            # relkit
-
-from relkit import Recorder, fast_config  # noqa: E402
-
-from openqq_sync.client import Client  # noqa: E402
-from openqq_sync.sandbox import SandboxServer  # noqa: E402
+from openqq_sync.client import Client
+from openqq_sync.sandbox import SandboxServer
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ import responses
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from openqq_sync.client.poller import RELOGIN, STOP, PollLoop
+from openqq_sync.client.poller import RELOGIN, STOP
 from openqq_sync.client import Client
 from webkit import DISCUSS, FRIEND, GROUP, ME, MEMBER, poll_loop, seeded_client
 

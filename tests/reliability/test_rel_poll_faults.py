@@ -13,7 +13,6 @@ from __future__ import annotations
 import pytest
 from relkit import client_threads, friend_uid, protocol_thread_alive
 
-from openqq_sync.sandbox import SandboxServer
 
 
 def _login_after(rec, n):

@@ -91,7 +91,7 @@ def test_a_send_during_a_relogin_waits_for_the_new_session(live):
     try:
         live.sandbox.world.add_fault("poll2", count=1, retcode=103)
         live.sandbox.world.inject_message("friend_message", friend["uid"], "wake the poll")
-        eventually(lambda: live.not client._rt.online)            # relogin under way
+        eventually(lambda: not live.client._rt.online)            # relogin under way
         answer = live.get("/openqq/send_friend_message", uid=friend["uid"], content="during relogin")
     finally:
         live.sandbox.world.set_delay("pt4_auth", 0)

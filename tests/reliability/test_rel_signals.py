@@ -11,26 +11,19 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
 
-import pytest
 import requests
-from webkit import Receiver, eventually
+from helpers import eventually, free_port
+from webkit import Receiver
 
 OPENQQ = os.path.join(os.path.dirname(sys.executable), "openqq")
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _start(sandbox, tmp_path, post_api, state="running"):
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([OPENQQ, "run", "--server", sandbox.url, "--port", str(port),
                              "--tmpdir", str(tmp_path), "--send-interval", "0", "--account", "sig",
                              "--qrcode-poll-interval", "0.05", "--no-show-qrcode", "--no-show-message",

@@ -8,16 +8,9 @@ import time
 
 import requests
 
+from helpers import eventually
+
 from ._smartqq import R_S, Walker
-
-
-def eventually(pred, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 def ctl(sandbox, verb, body=None, method="POST"):

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 import requests
-from openqq_sync import cli, options
+from openqq_sync import cli
 from webkit import Receiver, eventually
 
 OPENQQ = os.path.join(os.path.dirname(sys.executable), "openqq")
@@ -20,7 +20,7 @@ OPENQQ = os.path.join(os.path.dirname(sys.executable), "openqq")
 
 def _parse(argv, env=None):
     args = cli.build_parser().parse_args(["run", *argv])
-    return options.load(args, env=env or {})
+    return cli.load(args, env=env or {})
 
 
 def test_every_config_option_has_a_flag_env_and_file_key(tmp_path):

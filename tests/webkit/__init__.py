@@ -5,7 +5,7 @@
 * :class:`StubClient` — a stand-in with a state and a real ContactStore, for the routes that
   do not need a logged-in client.
 * :func:`serve` — an ApiServer on port 0 around an app, stopped on exit.
-* :func:`eventually` — the one bounded polling helper (house style X2).
+* ``eventually`` and ``leaked_threads``, re-exported from ``tests/helpers.py``.
 """
 
 from __future__ import annotations
@@ -17,23 +17,13 @@ import threading
 import time
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
+from helpers import eventually, leaked_threads  # noqa: F401 (re-exported)
+
 from openqq_sync.config import Config
 from openqq_sync.client.contacts import ContactStore
 from openqq_sync.web import ApiServer, create_app
 
 Answer = Tuple[int, Dict[str, str], bytes]
-
-
-def eventually(pred: Callable[[], Any], timeout: float = 5.0, interval: float = 0.01) -> Any:
-    """Poll ``pred`` until it is truthy (returned) or ``timeout`` passes (AssertionError)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = pred()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        time.sleep(interval)
 
 
 class Request:
@@ -250,20 +240,6 @@ class LiveStack:
         if self.receiver is not None:
             self.receiver.close()
         self.sandbox.stop()
-
-
-def leaked_threads(before: "set[threading.Thread]", grace: float = 3.0) -> List[str]:
-    """Names of ``openqq-*``/``test-*`` threads started since ``before`` and still alive after
-    ``grace`` seconds of joining (house style X2: no thread outlives its test)."""
-    deadline = time.monotonic() + grace
-    leaked = []
-    for t in threading.enumerate():
-        if t in before or not (t.name.startswith("openqq-") or t.name.startswith("test-")):
-            continue
-        t.join(max(0.0, deadline - time.monotonic()))
-        if t.is_alive():
-            leaked.append(t.name)
-    return leaked
 
 
 #: Ids of the seeded unit client's contacts (no sandbox: the store is filled by hand).

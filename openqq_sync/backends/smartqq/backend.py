@@ -16,7 +16,7 @@ import logging
 import threading
 import time
 import weakref
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
 
 import requests
 
@@ -24,9 +24,10 @@ from ...client.contacts import Change, ContactStore
 from ...config import Config
 from ...errors import LoginExpired, NeedRelink, OpenQQError, TransportError
 from ...model import Discuss, Group, GroupMember, Message
-from .. import (BackendHost, Capabilities, Event, KickedEvent, LoginResult, MessageEvent,
+from .. import (Backend, BackendHost, Capabilities, Event, KickedEvent, LoginResult, MessageEvent,
                 PresenceEvent, SendResult)
 from . import contacts as api
+from . import extmatch
 from . import ext as ext_api
 from . import poll as poll_api
 from . import send as send_api
@@ -179,7 +180,7 @@ class SmartQQBackend:
         if first or any(name == "new_friend" for name, _ in changes):
             ext = self._try("friend ext", lambda: ext_api.fetch_friends_ext(self.transport))
             if ext is not None:
-                matched = store.match_friends_ext(ext)
+                matched = extmatch.match_friends(store, ext)
                 log.debug("friend ext: %d of %d matched", matched, len(ext))
         return changes
 
@@ -192,7 +193,7 @@ class SmartQQBackend:
         if added:
             ext = self._try("group ext", lambda: ext_api.fetch_groups_ext(self.transport))
             if ext is not None:
-                changes.extend(store.match_groups_ext(ext))
+                changes.extend(extmatch.match_groups(store, ext))
         return changes, added
 
     def load_discusses(self, store: ContactStore) -> Optional[Tuple[List[Change], List[Discuss]]]:
@@ -225,7 +226,7 @@ class SmartQQBackend:
                         lambda: ext_api.fetch_group_members_ext(self.transport, group.get("uid"), user.get("uid")))
         if ext is None:
             return []
-        return store.match_group_members_ext(group, ext, report=not fresh)
+        return extmatch.match_group_members(store, group, ext, report=not fresh)
 
     def load_discuss_members(self, store: ContactStore, discuss: Discuss) -> List[Change]:
         creds = self._credentials()
@@ -343,3 +344,8 @@ class SmartQQBackend:
 
     def kick(self, group: Group, members: Sequence[GroupMember]) -> bool:
         return bool(ext_api.kick_members(self.transport, group.get("uid"), [m.get("uid") for m in members]))
+
+
+if TYPE_CHECKING:
+    def _implements(backend: SmartQQBackend) -> Backend:
+        return backend   # mypy checks here that SmartQQBackend is a Backend

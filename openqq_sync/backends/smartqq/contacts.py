@@ -236,7 +236,7 @@ def fetch_group_detail(t: Transport, creds: Credentials, code: Any, *, blocking:
     group["owner_id"] = ginfo.get("owner")
     group["name"] = entity_decode(ginfo.get("name"))
     group["markname"] = entity_decode(ginfo.get("markname"))
-    cut = int(t.config.group_member_card_cut_length)
+    cut = t.config.group_member_card_cut_length
     cards = {c.get("muin"): c.get("card") for c in result.get("cards") or [] if isinstance(c, dict)}
     stats = _by(result.get("stats"), "uin")
     members = []

@@ -104,7 +104,7 @@ def fetch_group_members_ext(t: Transport, group_uid: Any, user_uid: Any, *,
     cards = data.get("cards") if isinstance(data.get("cards"), dict) else {}
     times = data.get("times") if isinstance(data.get("times"), dict) else {}
     joins = data.get("join") if isinstance(data.get("join"), dict) else {}
-    cut = int(t.config.group_member_card_cut_length)
+    cut = t.config.group_member_card_cut_length
     out: List[Record] = []
     append = out.append
     for m in mems:
@@ -156,7 +156,7 @@ def shutup_members(t: Transport, group_uid: Any, targets: Iterable[Tuple[Any, in
 def _action(t: Transport, url: str, form: Dict[str, Any], referer: str,
             session: Optional[requests.Session]) -> bool:
     try:
-        _post(t, url, form, referer, session=session, attempts=max(1, int(t.config.ua_retry_times)))
+        _post(t, url, form, referer, session=session, attempts=max(1, t.config.ua_retry_times))
     except (ProtocolError, TransportError) as e:
         log.warning("%s failed: %s", url.rsplit("/", 1)[-1], e)
         return False

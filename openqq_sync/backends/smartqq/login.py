@@ -12,12 +12,15 @@ import logging
 import random
 import re
 from dataclasses import dataclass, replace
-from typing import Any, List, Optional
+from typing import TYPE_CHECKING, Any, List, Optional
 
 from ._wire import APPID, D1_WEB2, R_D, R_S, R_W, R_X, S_WEB2, r_form, unix_time
 from ...errors import AccountMismatch, ProtocolError, TransportError
 from .hashes import hash33, time33
 from .transport import Transport
+
+if TYPE_CHECKING:
+    from ...config import Config
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +91,7 @@ class LoginFlow:
     Call only from the protocol thread.
     """
 
-    def __init__(self, transport: Transport, config: Any) -> None:
+    def __init__(self, transport: Transport, config: "Config") -> None:
         self.t = transport
         self.config = config
         self.pt_login_sig: Optional[str] = None
@@ -98,11 +101,11 @@ class LoginFlow:
 
     @property
     def _attempts(self) -> int:
-        return max(1, int(self.config.ua_retry_times))
+        return max(1, self.config.ua_retry_times)
 
     @property
     def _clientid(self) -> int:
-        return int(self.config.clientid)
+        return self.config.clientid
 
     # --- Step A ------------------------------------------------------------------------
     def prepare(self) -> bool:

@@ -14,6 +14,7 @@ request (``abort``): that is how ``stop()`` ends a long poll2 at once.
 
 from __future__ import annotations
 
+import copy
 import logging
 import socket
 import threading
@@ -111,7 +112,10 @@ class RoutingAdapter(HTTPAdapter):
             return super().send(request, stream=stream, timeout=timeout, verify=verify,
                                 cert=cert, proxies=proxies)
         # A copy goes on the wire; the Session keeps the real request for its cookie jar.
-        wire = request.copy()
+        # Shallow: PreparedRequest.copy() also copies the cookie jar, which the wire copy
+        # never reads (its Cookie header is built); only url and headers change here.
+        wire = copy.copy(request)
+        wire.headers = request.headers.copy()
         wire.url, host = routing
         wire.headers["Host"] = host
         # Environment proxies were chosen for the real host; the sandbox is reached directly.

@@ -138,7 +138,7 @@ def get_sess_sig(t: Transport, creds: Credentials, id: Any, to_uin: Any, service
               ("clientid", creds.clientid), ("psessionid", creds.psessionid), ("t", unix_time())]
     try:
         data = t.json("GET", D1_WEB2 + "get_c2cmsg_sig2", params=params, referer=R_D,
-                      session=session, attempts=max(1, int(t.config.ua_retry_times)))
+                      session=session, attempts=max(1, t.config.ua_retry_times))
     except TransportError as e:
         log.info("sess signature failed: %s", e)
         return None

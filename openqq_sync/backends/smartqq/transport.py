@@ -20,8 +20,8 @@ import os
 import re
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Tuple
-from urllib.parse import urlencode, urlsplit
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional
+from urllib.parse import urlsplit
 
 import requests
 from requests.cookies import RequestsCookieJar, create_cookie

@@ -1,5 +1,6 @@
-"""The ContactStore's id/uid index (``find_*``, which _lookup's finders call) answers exactly
-what the store's own search answers first."""
+"""The ContactStore's id/uid index (``find_*``, which the module's lookup functions call)
+answers exactly what the store's own search answers first; searches and member lookups
+share one matcher (``model.matches``)."""
 
 import itertools
 import threading
@@ -67,16 +68,6 @@ def test_index_follows_every_change_of_the_store():
     assert _lookup.find_friend(client, uid=1001) is None and _lookup.find_group(client, id=13) is None
 
 
-def test_a_store_without_a_version_is_scanned():
-    friend = SimpleNamespace(id=1, uid=5, name="a")
-
-    class Plain:
-        def search_friends(self, **criteria):
-            return [friend] if criteria == {"uid": "5"} else []
-
-    assert _lookup.find_friend(SimpleNamespace(contacts=Plain()), uid=5) is friend
-
-
 def test_a_search_by_id_or_uid_does_not_scan(monkeypatch):
     client = _client()
 
@@ -123,3 +114,26 @@ def test_lookups_during_writes_end_on_the_last_state():
         t.join()
     assert not wrong
     assert _lookup.find_friend(client, uid=1001).id == 7 and _lookup.find_friend(client, id=3) is None
+
+
+def test_searches_and_member_lookups_share_one_matcher():
+    """A true flag is "1" (the original's Perl truth), a whole float its integer text,
+    and a null or missing attribute matches nothing: the same for ``search_*`` and for
+    the member lookups of sends, kicks and post_api replies."""
+    store = ContactStore()
+    store.merge_groups([{"id": 11, "uid": 2011, "name": "群一", "code": 1}])
+    group = store.group(11)
+    store.merge_group_detail(group, None, [
+        {"id": 1, "name": "甲", "uid": 101, "is_vip": True, "last_speak_time": 1.0},
+        {"id": 2, "name": "乙", "uid": 102, "is_vip": False, "last_speak_time": None}])
+    client = SimpleNamespace(contacts=store)
+    members = _lookup.group_members(client, store.group(11))
+    for criteria, want in [({"is_vip": "1"}, 1), ({"is_vip": True}, 1), ({"is_vip": "True"}, None),
+                           ({"is_vip": "0"}, 2), ({"last_speak_time": "1"}, 1),
+                           ({"last_speak_time": "1.0"}, None), ({"nothing": "x"}, None),
+                           ({"uid": 102, "name": "乙"}, 2), ({"uid": 102, "name": "甲"}, None)]:
+        found = _lookup.find_member(members, **criteria)
+        searched = store.search_group_members(store.group(11), **_lookup.clean(criteria))
+        assert (found.id if found else None) == want, criteria
+        assert (searched[0].id if searched else None) == want, criteria
+    assert _lookup.find_member(members) is None and _lookup.find_member(members, name="") is None
