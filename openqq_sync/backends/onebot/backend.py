@@ -34,8 +34,7 @@ from ...client.state import ClientState
 from ...config import Config
 from ...errors import AbortedError, LoginExpired, LoginFailed, LoginStopped, OpenQQError
 from ...model import Discuss, Group, GroupMember, Message
-from .. import (BackendHost, Capabilities, ContactsEvent, Event, LoginResult, MessageEvent,
-                SendResult)
+from .. import BackendHost, Capabilities, ContactsEvent, Event, LoginResult, MessageEvent, SendResult
 from . import actions
 from .connection import ActionFailed, Connection, ConnectionLost, TokenRejected, open_with_backoff
 from .mapping import group_roles, heartbeat_online, message_item, notice_change
@@ -76,6 +75,7 @@ class OneBotBackend:
         self._server: Dict[str, Any] = {}             # get_version_info
         self._online = True                           # the account, as the server says
         self._resync = False                          # a ContactsEvent("all") is due
+        self._held: List[Event] = []                  # received while the account was offline
         self._aborted = threading.Event()
         self._interrupted = threading.Event()
         # Reconnecting is cheap (a local server): a short cap brings the client back within
@@ -159,10 +159,8 @@ class OneBotBackend:
         while not self._online:
             if host.wait(OFFLINE_POLL) or self._aborted.is_set():
                 raise LoginStopped("stopped while the account was offline")
-            try:
-                self._online = self._status_online()
-            except ConnectionLost as e:
-                raise LoginFailed(f"lost the OneBot server while waiting: {e}") from e
+            # A lost connection propagates: a network failure, which a relogin retries.
+            self._online = self._status_online()
 
     def logout(self) -> None:
         pass   # the login belongs to the server's UI
@@ -268,10 +266,7 @@ class OneBotBackend:
                 self._reconnect(host)
                 continue
             if self._resync and self._online:
-                self._resync = False
-                host.set_state(ClientState.UPDATING)
-                log.info("OneBot session back: resyncing the contacts")
-                return [ContactsEvent("all")]
+                return self._resynced(host, [])
             try:
                 first = conn.next_event(timeout=None if self._online else OFFLINE_POLL)
             except ConnectionLost as e:
@@ -291,8 +286,21 @@ class OneBotBackend:
                     break
                 batch.append(more)
             events = self._translate(batch, host)
-            if events:
+            if not self._online:
+                # Held, not lost: delivered after the resync once the account is back.
+                self._held.extend(events)
+            elif self._resync:
+                return self._resynced(host, events)
+            elif events:
                 return events
+
+    def _resynced(self, host: BackendHost, events: List[Event]) -> List[Event]:
+        """``updating``, and the batch that reloads the contacts first (then ``running``)."""
+        self._resync = False
+        host.set_state(ClientState.UPDATING)
+        log.info("OneBot session back: resyncing the contacts")
+        held, self._held = self._held, []
+        return [ContactsEvent("all"), *held, *events]
 
     def _reconnect(self, host: BackendHost) -> None:
         """Open a new connection; ``loading`` meanwhile, a resync due after."""
@@ -355,10 +363,9 @@ class OneBotBackend:
                 return None
             group = store.group(group_id) if group_id is not None else None
             member = group.member(qq) if group is not None else None
-            if member is not None:
-                return member.displayname
-            friend = store.friend(qq)
-            return friend.displayname if friend is not None else None
+            contact = member if member is not None else store.friend(qq)
+            name = contact.displayname if contact is not None else None
+            return name if isinstance(name, str) else None
 
         return name_of
 
@@ -368,8 +375,6 @@ class OneBotBackend:
         for ev in batch:
             post = ev.get("post_type")
             if post in ("message", "message_sent"):
-                if not self._online:
-                    continue
                 item = message_item(ev, self._self_id, self._name_of(ev.get("group_id")))
                 if item is not None:
                     events.append(MessageEvent(item))

@@ -237,6 +237,5 @@ def notice_change(event: Mapping[str, Any], self_id: Any) -> Optional[Change]:
 def heartbeat_online(event: Mapping[str, Any]) -> Optional[bool]:
     """``status.online`` of a heartbeat meta event (None when it does not say)."""
     status = event.get("status")
-    if isinstance(status, dict) and isinstance(status.get("online"), bool):
-        return status["online"]
-    return None
+    online = status.get("online") if isinstance(status, dict) else None
+    return online if isinstance(online, bool) else None

@@ -136,7 +136,8 @@ def render(message: Any, name_of: Optional[NameOf] = None) -> Tuple[str, List[Se
     raw: List[Segment] = []
     for seg in parse_message(message):
         kind = seg["type"]
-        data = seg.get("data") if isinstance(seg.get("data"), dict) else {}
+        found = seg.get("data")
+        data: Dict[str, Any] = found if isinstance(found, dict) else {}
         if kind == "text":
             text = str(data.get("text", "")).replace("\r\n", "\n")
             if not text:
