@@ -166,6 +166,17 @@ def _api_sends(port: int, friend: int, n: int) -> Tuple[float, int]:
     return rate, failures
 
 
+def _api_calls(port: int, path: str, n: int) -> float:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    start = time.perf_counter()
+    for _ in range(n):
+        conn.request("GET", path)
+        conn.getresponse().read()
+    rate = n / (time.perf_counter() - start)
+    conn.close()
+    return rate
+
+
 def _state(port: int) -> Optional[str]:
     try:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
@@ -195,6 +206,9 @@ def _sends_and_restart(n: int) -> List[Row]:
         floor_rate, rate = n / floor_time, n / api_time
         rows.append(Row("onebot sends send_friend_message sequential", rate, "sends/s", floor_rate,
                         ">= 0.5 floor", rate / floor_rate >= 0.5 and failures == 0))
+        # What any API call costs before a send starts: the floor has no HTTP request in it.
+        rows.append(Row("onebot API round trip without a send (get_client_info)",
+                        _api_calls(api.port, "/openqq/get_client_info", n), "calls/s", None, "info"))
         # restart: the same ports, the same world
         sandbox_port = sandbox.port
         sandbox.close()

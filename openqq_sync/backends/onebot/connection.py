@@ -95,10 +95,14 @@ class ActionFailed(OpenQQError):
 
 
 class _Waiter:
+    """One pending action. ``done`` is held until the answer (or the end) releases it once:
+    a bare lock is one C call each way, where an Event is a Condition run in Python."""
+
     __slots__ = ("done", "answer")
 
     def __init__(self) -> None:
-        self.done = threading.Event()
+        self.done = threading.Lock()
+        self.done.acquire()
         self.answer: Optional[Mapping[str, Any]] = None   # None when the connection ended
 
 
@@ -220,7 +224,7 @@ class Connection:
             self._ended_event.wait(1.0)
             ended = self._ended or ConnectionLost(f"the connection closed ({e})")
             raise type(ended)(f"{action}: {ended}") from e
-        if not waiter.done.wait(limit):
+        if not waiter.done.acquire(timeout=min(limit, threading.TIMEOUT_MAX)):
             with self._lock:
                 self._waiters.pop(echo, None)
             raise ActionTimeout(action, limit)
@@ -342,7 +346,7 @@ class Connection:
             log.debug("answer for an echo nobody waits for (timed out?): %.100r", answer)
             return
         waiter.answer = answer
-        waiter.done.set()
+        waiter.done.release()
 
     def _end(self, reason: ConnectionLost) -> None:
         with self._lock:
@@ -352,7 +356,7 @@ class Connection:
             waiters, self._waiters = self._waiters, {}
         self._ended_event.set()
         for waiter in waiters.values():
-            waiter.done.set()
+            waiter.done.release()
         self._events.put(None)
 
 
