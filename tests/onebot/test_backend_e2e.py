@@ -48,6 +48,8 @@ def test_contacts_are_the_world_with_qq_numbers_as_ids(stack):
     info = stack.api("get_client_info")
     assert (info["backend"], info["server"]) == ("onebot", stack.config.onebot_url)
     assert info["state"] == "running"
+    qr = stack.api("get_qrcode")
+    assert "server's own UI" in qr["status"]
 
 
 def test_received_messages_are_reported_with_faces_by_name(stack):
