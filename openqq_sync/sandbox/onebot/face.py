@@ -2,9 +2,9 @@
 
 The face observes the world (``SandboxWorld.add_observer``): every message to the account
 (except discussion traffic, which OneBot has no form for) and every contact or admin change
-becomes a OneBot event. A thread named ``openqq-onebot-events`` builds each event, serializes
+becomes a OneBot event. A thread named ``openqq-sandbox-onebot-events`` builds each event, serializes
 it once and pushes the text to every event consumer (forward WebSocket connections on ``/``
-and ``/event``, the reverse WebSocket, the HTTP POST target); ``openqq-onebot-heartbeat``
+and ``/event``, the reverse WebSocket, the HTTP POST target); ``openqq-sandbox-onebot-heartbeat``
 adds the heartbeats. Actions (``actions.py``) read and change the same world, so a OneBot
 send shows in ``/sandbox/sent`` and a kick removes the member for SmartQQ too.
 
@@ -22,7 +22,7 @@ import logging
 import queue
 import threading
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from . import message as msg
 from .actions import ACTIONS, ActionError
@@ -42,6 +42,19 @@ def envelope(data: Any, retcode: int = 0, message: str = "") -> Dict[str, Any]:
 
 def dumps(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+def named_thread(target: Callable[[], None], name: str) -> threading.Thread:
+    """A daemon thread running ``target`` that logs its start, its end and any crash."""
+    def run() -> None:
+        log.debug("onebot: %s started", name)
+        try:
+            target()
+        except Exception:
+            log.exception("onebot: thread %s crashed", name)
+        finally:
+            log.debug("onebot: %s ended", name)
+    return threading.Thread(target=run, name=name, daemon=True)
 
 
 class OneBotFace:
@@ -72,6 +85,7 @@ class OneBotFace:
         self.message_format = message_format
         self.stopping = threading.Event()
         self._lock = threading.Lock()
+        self._consumers_lock = threading.Lock()  # held while a new consumer gets its first event
         self._online = True
         self._heartbeats = True
         self._send_timeouts = 0
@@ -93,9 +107,9 @@ class OneBotFace:
             if self._started:
                 raise RuntimeError("OneBot face already started")
             self._started = True
-        self._thread(self._dispatch, "openqq-onebot-events")
+        self._thread(self._dispatch, "openqq-sandbox-onebot-events")
         if self.heartbeat_ms > 0:
-            self._thread(self._beat, "openqq-onebot-heartbeat")
+            self._thread(self._beat, "openqq-sandbox-onebot-heartbeat")
         if self.port is not None:
             self._transports.append(ForwardServer(self, self.host, self.port).start())
             self.port = self._transports[-1].port
@@ -109,7 +123,7 @@ class OneBotFace:
         return self
 
     def _thread(self, target: Any, name: str) -> None:
-        t = threading.Thread(target=target, name=name, daemon=True)
+        t = named_thread(target, name)
         self._threads.append(t)
         t.start()
 
@@ -130,19 +144,21 @@ class OneBotFace:
     def add_consumer(self, consumer: Any, first: Optional[str] = None) -> None:
         """Events go to ``consumer.push(text)`` from now on (it raises once the peer is gone),
         after ``first`` (the lifecycle event): an event emitted once the peer has read it reaches it."""
-        with self._lock:
+        # The push happens under the lock on purpose: the dispatcher cannot snapshot the
+        # consumers between it and the append, so nothing is sent before ``first`` or lost after it.
+        with self._consumers_lock:
             if first is not None:
                 consumer.push(first)
             self._consumers.append(consumer)
 
     def remove_consumer(self, consumer: Any) -> None:
-        with self._lock:
+        with self._consumers_lock:
             if consumer in self._consumers:
                 self._consumers.remove(consumer)
 
     @property
     def consumers(self) -> List[Any]:
-        with self._lock:
+        with self._consumers_lock:
             return list(self._consumers)
 
     def base(self, post_type: str) -> Dict[str, Any]:
@@ -159,7 +175,8 @@ class OneBotFace:
 
     def _observe(self, kind: str, facts: Dict[str, Any]) -> None:
         # Runs under the world's lock: only queue (the dispatcher builds the event).
-        self._queue.put(("world", kind, facts, int(time.time())))
+        if not self.stopping.is_set():
+            self._queue.put(("world", kind, facts, int(time.time())))
 
     def _dispatch(self) -> None:
         while True:
@@ -213,9 +230,7 @@ class OneBotFace:
             sender = {"user_id": f["user_id"], "nickname": who["nickname"], "card": who["card"], "role": who["role"]}
         else:
             kind = "private"
-            sender = {"user_id": f["user_id"], "nickname": who["nickname"], "sex": who["sex"], "age": 0}
-            if group_id is not None:
-                sender["group_id"] = group_id
+            sender = {"user_id": f["user_id"], "nickname": who["nickname"], "card": "", "sex": who["sex"], "age": 0}
         record = {"time": when, "message_type": kind, "message_id": f["msg_id"], "user_id": f["user_id"],
                   "group_id": group_id, "sender": sender, "segments": segments,
                   "group_name": who["group_name"]}
@@ -231,7 +246,7 @@ class OneBotFace:
         elif r["group_id"] is not None:
             ev.update(sub_type="group", group_id=r["group_id"], temp_source=0)
         else:
-            ev.update(sub_type="friend", target_id=self.self_id)
+            ev.update(sub_type="friend")
         raw = msg.to_cq(r["segments"])
         ev.update(message=r["segments"] if self.message_format == "array" else raw, raw_message=raw, font=14,
                   sender=r["sender"], message_format=self.message_format, message_seq=r["message_id"],
@@ -371,6 +386,6 @@ class OneBotFace:
         with self._lock:
             return {"self_id": self.self_id, "online": self._online, "heartbeat": self._heartbeats,
                     "heartbeat_interval": int(self.heartbeat_ms), "send_timeouts": self._send_timeouts,
-                    "slow": dict(self._slow), "consumers": [str(c) for c in self._consumers],
+                    "slow": dict(self._slow), "consumers": [str(c) for c in self.consumers],
                     "ws_port": self.port, "http_port": self.http_port, "reverse_ws": self.reverse_ws,
                     "post_url": self.post_url, "message_format": self.message_format, "token": bool(self.token)}

@@ -12,9 +12,9 @@
   ``X-Signature: sha1=<HMAC-SHA1(token, body)>``.
 
 The token is read from ``access_token`` in the query, else ``Authorization: Bearer``.
-Threads: ``openqq-onebot-ws`` (accept loop) and one ``openqq-onebot-ws-conn`` per connection,
-``openqq-onebot-http`` and ``openqq-onebot-http-req`` per connection, ``openqq-onebot-reverse``,
-``openqq-onebot-post``; ``stop()`` closes every socket and joins them.
+Threads (prefix ``openqq-sandbox-onebot-``): ``ws`` (accept loop) and one ``ws-conn`` per
+connection, ``http`` and one ``http-req`` per connection, ``reverse``, ``post``. ``stop()``
+closes every socket and joins them.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ import logging
 import queue
 import socket
 import threading
-import urllib.error
 import urllib.request
 from typing import Any, Dict, Optional, Set
 from urllib.parse import parse_qs, urlsplit
@@ -36,7 +35,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 from websockets.sync.server import ServerConnection, serve
 
-from .face import OneBotFace, dumps, envelope
+from .face import OneBotFace, dumps, envelope, named_thread
 
 log = logging.getLogger(__name__)
 
@@ -127,13 +126,13 @@ class ForwardServer:
         self._server = serve(self._handle, self.host, self.port, create_connection=_ServerConn, compression=None,
                              max_size=50 * 2 ** 20)
         self.port = self._server.socket.getsockname()[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, name="openqq-onebot-ws", daemon=True)
+        self._thread = named_thread(self._server.serve_forever, "openqq-sandbox-onebot-ws")
         self._thread.start()
         return self
 
     def _handle(self, conn: Any) -> None:
         me = threading.current_thread()
-        me.name = "openqq-onebot-ws-conn"
+        me.name = "openqq-sandbox-onebot-ws-conn"
         with self._lock:
             if self.face.stopping.is_set():
                 return
@@ -242,8 +241,6 @@ class _HttpApiHandler(http.server.BaseHTTPRequestHandler):
 class _HttpServer(http.server.HTTPServer):
     """One named thread per connection, all of them tracked so ``stop()`` can join them."""
 
-    daemon_threads = True
-
     def __init__(self, face: OneBotFace, addr: Any) -> None:
         self.face = face
         self.lock = threading.Lock()
@@ -251,8 +248,8 @@ class _HttpServer(http.server.HTTPServer):
         super().__init__(addr, _HttpApiHandler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
-        t = threading.Thread(target=self._one, args=(request, client_address), name="openqq-onebot-http-req",
-                             daemon=True)
+        t = threading.Thread(target=self._one, args=(request, client_address),
+                             name="openqq-sandbox-onebot-http-req", daemon=True)
         with self.lock:
             self.requests[t] = request
         t.start()
@@ -276,8 +273,8 @@ class HttpApiServer:
         self.face = face
         self._server = _HttpServer(face, (host, port))
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name="openqq-onebot-http", daemon=True)
+        self._thread = named_thread(lambda: self._server.serve_forever(poll_interval=0.1),
+                                    "openqq-sandbox-onebot-http")
 
     def start(self) -> "HttpApiServer":
         self._thread.start()
@@ -302,7 +299,7 @@ class ReverseClient:
         self.face, self.url = face, url
         self._conn: Any = None
         self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._run, name="openqq-onebot-reverse", daemon=True)
+        self._thread = named_thread(self._run, "openqq-sandbox-onebot-reverse")
         self.connects = 0
 
     def start(self) -> "ReverseClient":
@@ -367,7 +364,7 @@ class HttpPoster:
         self._queue: "queue.Queue[Optional[str]]" = queue.Queue()
         # No proxy from the environment: the target is the user's bot, usually on loopback.
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        self._thread = threading.Thread(target=self._run, name="openqq-onebot-post", daemon=True)
+        self._thread = named_thread(self._run, "openqq-sandbox-onebot-post")
 
     def push(self, text: str) -> None:
         self._queue.put(text)
@@ -394,7 +391,7 @@ class HttpPoster:
             try:
                 with self._opener.open(urllib.request.Request(self.url, body, headers), timeout=5) as r:
                     r.read()
-            except (OSError, urllib.error.URLError) as e:
+            except (OSError, ValueError) as e:  # the bot is down, or the URL is not http(s)
                 log.info("onebot: POST to %s failed: %s", self.url, e)
 
     def stop(self, timeout: float) -> None:
