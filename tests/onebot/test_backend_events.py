@@ -74,3 +74,19 @@ def test_shutup_and_kick_through_the_api(stack):
     stack.control("add_friend", name="之后")     # a later change, as a marker that all came in
     stack.wait_post(_event("new_friend"))
     assert len(stack.posts("event", "lose_group_member")) == 1
+
+
+def test_admin_change_and_a_temporary_message(stack):
+    group = stack.group("create")
+    me = stack.world["account"]["uid"]
+    member = next(m for m in group["members"] if m["uid"] != me and m["role"] == "member")
+    stack.control("rename_group_member", group_uid=group["uid"], uid=member["uid"], role="admin")
+    ev = stack.wait_post(lambda b: b.get("event") == "group_member_property_change"
+                         and b["params"][1] == "role")
+    obj, prop, old, new = ev["params"]
+    assert (int(obj["uid"]), old, new) == (member["uid"], "member", "admin")
+    stack.control("message", type="sess_message", sender_uid=member["uid"], group_uid=group["uid"],
+                  content="临时会话[微笑]")
+    msg = stack.wait_post(lambda b: b.get("type") == "sess_message")
+    assert (msg["content"], msg["via"], int(msg["group_uid"])) == ("临时会话[微笑]", "group", group["uid"])
+    assert int(msg["sender_uid"]) == member["uid"]
