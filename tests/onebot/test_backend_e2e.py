@@ -107,3 +107,13 @@ def test_cq_string_events_are_read_as_well(tmp_path):
         assert msg["content"] == "方括号[不是表情][微笑]&"
     finally:
         stack.close()
+
+
+def test_relogin_route_reconnects_and_reloads(stack):
+    logins = len(stack.posts("event", "login"))
+    assert stack.api("relogin")["code"] == 0
+    stack.wait_post(lambda b: b.get("event") == "login" and len(stack.posts("event", "login")) > logins)
+    assert stack.client.wait_for_state("running", 10)
+    assert len(stack.api("get_friend_info")) == len(stack.world["friends"])
+    friend = stack.world["friends"][0]
+    assert stack.api("send_friend_message", id=friend["uid"], content="重新登录后")["code"] == 0

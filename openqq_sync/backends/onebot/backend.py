@@ -20,6 +20,9 @@ without a relogin, reporting the state through the host:
 
 While not ``running``, the API answers ``client not running``; the batch after a resync puts
 the client back to ``running``.
+
+``stop()`` (``abort``) closes the connection at once; a connect attempt under way finishes
+first, bounded by ``ua_connect_timeout`` (immediate for a refused loopback or LAN port).
 """
 
 from __future__ import annotations
