@@ -106,3 +106,29 @@ def test_another_account_behind_the_server_is_a_relogin(fake_onebot, client_of):
         conn.close()
     eventually(lambda: client.user is not None and client.user.get("id") == 30000, timeout=10)
     assert client.wait_for_state("running", 5)
+
+
+def test_a_group_renamed_is_a_group_property_change(fake_onebot, client_of):
+    server = fake_onebot()
+    _serve_account(server)
+    names = {"name": "旧群名"}
+    server.handlers["get_group_list"] = lambda p, f: ok([{"group_id": 500, "group_name": names["name"],
+                                                           "max_member_count": 200}])
+    server.handlers["get_group_member_list"] = lambda p, f: ok([
+        {"group_id": 500, "user_id": ME, "nickname": "机器人", "card": "", "role": "admin"}])
+    client, _, _ = client_of(server)
+    changes = []
+
+    def on_change(sender, obj, property, old, new, **kw):
+        changes.append((obj.get("id"), property, old, new))
+
+    signals.group_property_change.connect(on_change, sender=client, weak=False)
+    try:
+        assert client.contacts.group(500).get("role") == "manage"
+        names["name"] = "新群名"
+        server.push({"time": 1, "self_id": ME, "post_type": "notice", "notice_type": "notify",
+                     "sub_type": "group_name", "group_id": 500, "user_id": 30001, "name_new": "新群名"})
+        eventually(lambda: changes)
+        assert changes == [(500, "name", "旧群名", "新群名")]
+    finally:
+        signals.group_property_change.disconnect(on_change, sender=client)

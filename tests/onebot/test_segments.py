@@ -107,3 +107,12 @@ def test_cq_string_round_trips(segments):
 def test_every_nt_name_round_trips(name, text):
     content = text + "[%s]" % name
     assert render(outgoing(content))[0] == content
+
+
+def test_the_sandbox_face_and_the_client_agree_on_every_face():
+    # Two tables of the same facts (the sandbox imports nothing from backends/): a face the
+    # sandbox sends must read back as the same name here.
+    from openqq_sync.faces import FACE_IDS
+    from openqq_sync.sandbox.onebot.faces import NT_FACE_IDS as SANDBOX_IDS
+
+    assert {n: i for n, i in NT_FACE_IDS.items() if n in FACE_IDS} == SANDBOX_IDS
