@@ -29,10 +29,10 @@ def _serve_account(server: FakeOneBot, *, extensions: bool = True) -> None:
 def client_of(tmp_path):
     made = []
 
-    def make(server: FakeOneBot) -> tuple:
+    def make(server: FakeOneBot, **cfg) -> tuple:
         client = Client(Config(backend="onebot", onebot_url=server.url, tmpdir=str(tmp_path),
                                account=f"s{len(made)}", show_qrcode=False, show_message=False,
-                               send_interval=0, poll_retry_max_delay=0.5))
+                               send_interval=0, poll_retry_max_delay=0.5, **cfg))
         got = []
         states = []
 
@@ -132,3 +132,24 @@ def test_a_group_renamed_is_a_group_property_change(fake_onebot, client_of):
         assert changes == [(500, "name", "旧群名", "新群名")]
     finally:
         signals.group_property_change.disconnect(on_change, sender=client)
+
+
+def test_own_messages_from_another_device_with_allow_message_sync(fake_onebot, client_of):
+    server = fake_onebot()
+    _serve_account(server)
+    client, _, _ = client_of(server, allow_message_sync=True)
+    sent = []
+
+    def on_send(sender, msg, **kw):
+        sent.append(msg)
+
+    signals.send_message.connect(on_send, sender=client, weak=False)
+    try:
+        server.push({"time": 1, "self_id": ME, "post_type": "message_sent", "message_type": "private",
+                     "sub_type": "friend", "message_id": 9, "user_id": ME, "target_id": FRIEND,
+                     "message": [{"type": "text", "data": {"text": "手机上发的"}}]})
+        eventually(lambda: sent)
+        msg = sent[0]
+        assert (msg.content, msg.info, int(msg.receiver.get("uid"))) == ("手机上发的", "来自其他设备", FRIEND)
+    finally:
+        signals.send_message.disconnect(on_send, sender=client)
