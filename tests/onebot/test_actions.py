@@ -6,7 +6,8 @@ import pytest
 from onebot_fake import ok
 
 from openqq_sync.backends.onebot import actions
-from openqq_sync.backends.onebot.connection import Connection
+from openqq_sync.backends.onebot.connection import ActionFailed, Connection
+from openqq_sync.backends.onebot.mapping import group_roles
 
 ME = 10000
 
@@ -37,11 +38,8 @@ def world(fake_onebot):
         {"group_id": 500, "group_name": "测试群", "member_count": 2, "max_member_count": 200},
         {"group_id": 501, "group_name": "我的群", "member_count": 1, "max_member_count": 500},
         {"group_id": 502, "group_name": "坏群", "member_count": 9, "max_member_count": 500}])
-    h["get_group_info"] = lambda p, f: ok({"group_id": p["group_id"], "group_name": "查到的群",
-                                           "max_member_count": 100})
     h["get_group_member_list"] = lambda p, f: (ok(MEMBERS[p["group_id"]]) if p["group_id"] in MEMBERS
                                                else failed(1200, "群不存在"))
-    h["get_group_member_info"] = lambda p, f: ok(MEMBERS[p["group_id"]][0])
     conn = Connection(server.url, action_timeout=5).open()
     yield server, conn
     conn.close()
@@ -54,15 +52,16 @@ def test_fetch_user_friends_and_groups(world):
         ME, "机器人", "male", "我的签名", "online")
     friends = actions.fetch_friends(conn.call)
     assert [(f["id"], f["markname"], f["category"]) for f in friends] == [(20001, None, "同学")]
-    groups = actions.fetch_groups(conn.call, ME)
-    (g500, m500), (g501, m501), (g502, m502) = groups
-    assert (g500["role"], g500["owner_id"], [m["card"] for m in m500]) == ("attend", 30001, ["老大", None])
-    assert (g501["role"], g501["owner_uid"]) == ("create", ME)
-    # a member list that cannot be fetched is None (keep what is known), not empty
-    assert (g502["id"], m502) == (502, None)
-    group, members = actions.fetch_group(conn.call, 777, ME)
-    assert (group["id"], group["name"]) == (777, "查到的群")
-    assert actions.fetch_member(conn.call, 500, 30001)["role"] == "owner"
+    groups = actions.fetch_groups(conn.call)
+    assert [(g["id"], g["name"], g["max_member"]) for g in groups] == [
+        (500, "测试群", 200), (501, "我的群", 500), (502, "坏群", 500)]
+    assert "role" not in groups[0]   # known with the members only
+    m500 = actions.fetch_members(conn.call, 500)
+    assert [(m["id"], m["card"]) for m in m500] == [(30001, "老大"), (ME, None)]
+    assert group_roles(m500, ME) == {"role": "attend", "owner_id": 30001, "owner_uid": 30001}
+    assert group_roles(actions.fetch_members(conn.call, 501), ME)["role"] == "create"
+    with pytest.raises(ActionFailed):
+        actions.fetch_members(conn.call, 502)
 
 
 def test_friends_without_the_category_extension(world):

@@ -7,7 +7,7 @@ and returns Openqq records or statuses; nothing here keeps state. Thread-safe as
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, List, Sequence, Tuple
 
 from .. import SendResult
 from .connection import ActionFailed, ActionTimeout, ConnectionLost
@@ -18,8 +18,7 @@ __all__ = [
     "fetch_user",
     "fetch_friends",
     "fetch_groups",
-    "fetch_group",
-    "fetch_member",
+    "fetch_members",
     "send",
     "shutup",
     "kick",
@@ -67,40 +66,16 @@ def fetch_friends(call: Call) -> List[Record]:
     return friend_records(call("get_friend_list"))
 
 
-def fetch_group(call: Call, group: Any, self_id: Any) -> Tuple[Record, Optional[List[Record]]]:
-    """One group (an entry of ``get_group_list``, or a group id) and its members.
-
-    Members are None when their list could not be fetched: the caller keeps what it has
-    rather than losing every member.
-    """
-    if not isinstance(group, dict):
-        group = call("get_group_info", {"group_id": int(group)})
-        if not isinstance(group, dict):
-            raise ActionFailed("get_group_info", None, "answer without data")
-    try:
-        answer = call("get_group_member_list", {"group_id": group.get("group_id")})
-        members: Optional[List[Record]] = [member_record(m) for m in answer or [] if isinstance(m, dict)]
-    except ActionFailed as e:
-        log.warning("members of group %s: %s", group.get("group_id"), e)
-        members = None
-    return group_record(group, members, self_id), members
+def fetch_groups(call: Call) -> List[Record]:
+    """The groups (``get_group_list``), without the account's role and the owner: those
+    come with the members (:func:`~.mapping.group_roles`)."""
+    return [group_record(g) for g in call("get_group_list") or [] if isinstance(g, dict)]
 
 
-def fetch_groups(call: Call, self_id: Any) -> List[Tuple[Record, Optional[List[Record]]]]:
-    """Every group with its members (one ``get_group_member_list`` per group)."""
-    groups = call("get_group_list")
-    return [fetch_group(call, g, self_id) for g in groups or [] if isinstance(g, dict)]
-
-
-def fetch_member(call: Call, group_id: Any, user_id: Any) -> Optional[Record]:
-    """One member (``get_group_member_info``), None when the server has none."""
-    try:
-        member = call("get_group_member_info", {"group_id": int(group_id), "user_id": int(user_id),
-                                                "no_cache": True})
-    except ActionFailed as e:
-        log.info("member %s of group %s: %s", user_id, group_id, e)
-        return None
-    return member_record(member) if isinstance(member, dict) else None
+def fetch_members(call: Call, group_id: Any) -> List[Record]:
+    """One group's members (``get_group_member_list``)."""
+    answer = call("get_group_member_list", {"group_id": int(group_id)})
+    return [member_record(m) for m in answer or [] if isinstance(m, dict)]
 
 
 # -- sends ----------------------------------------------------------------------------------

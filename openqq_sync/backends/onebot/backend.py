@@ -217,24 +217,15 @@ class OneBotBackend:
         return None if records is None else store.merge_friends(records)
 
     def load_groups(self, store: ContactStore) -> Optional[Tuple[List[Change], List[Group]]]:
-        def fetch() -> List[Dict[str, Any]]:
-            from .mapping import group_record
-            return [group_record(g) for g in self._call("get_group_list") or [] if isinstance(g, dict)]
-
-        records = self._try("groups", fetch)
+        records = self._try("groups", lambda: actions.fetch_groups(self._call))
         return None if records is None else store.merge_groups(records)
 
     def load_discusses(self, store: ContactStore) -> Optional[Tuple[List[Change], List[Discuss]]]:
         return [], []   # QQ NT has no discussion groups
 
     def load_group_members(self, store: ContactStore, group: Group, *, ext: str = "always") -> List[Change]:
-        from .mapping import member_record
-
-        def fetch() -> List[Dict[str, Any]]:
-            answer = self._call("get_group_member_list", {"group_id": int(group.get("id"))})
-            return [member_record(m) for m in answer or [] if isinstance(m, dict)]
-
-        members = self._try(f"group {group.get('name')!r} members", fetch)
+        members = self._try(f"group {group.get('name')!r} members",
+                            lambda: actions.fetch_members(self._call, group.get("id")))
         if members is None:
             return []
         return store.merge_group_detail(group, group_roles(members, self._self_id), members, owned=True)
