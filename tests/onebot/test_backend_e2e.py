@@ -117,3 +117,22 @@ def test_relogin_route_reconnects_and_reloads(stack):
     assert len(stack.api("get_friend_info")) == len(stack.world["friends"])
     friend = stack.world["friends"][0]
     assert stack.api("send_friend_message", id=friend["uid"], content="重新登录后")["code"] == 0
+
+
+def test_searches_basic_info_and_stop_client(stack):
+    friend = stack.world["friends"][2]
+    found = stack.api("search_friend", name=friend["name"])
+    assert [int(f["uid"]) for f in found] == [friend["uid"]]
+    assert [int(f["id"]) for f in stack.api("search_friend", uid=friend["uid"])] == [friend["uid"]]
+    group = stack.group("manage")
+    found = stack.api("search_group", name=group["name"])
+    assert [int(g["uid"]) for g in found] == [group["uid"]]
+    assert [int(g["id"]) for g in stack.api("search_group", role="manage")] == [group["uid"]]
+    basic = stack.api("get_group_basic_info")
+    assert {int(g["uid"]) for g in basic} == {g["uid"] for g in stack.world["groups"]}
+    assert all("member" not in g for g in basic)
+    answer = stack.api("stop_client")
+    assert answer["code"] == 0
+    assert stack.stopped.wait(10)
+    assert stack.client.wait_for_state("stop", 10)
+    assert stack.posts("event", "stop")
