@@ -136,3 +136,23 @@ def test_searches_basic_info_and_stop_client(stack):
     assert stack.stopped.wait(10)
     assert stack.client.wait_for_state("stop", 10)
     assert stack.posts("event", "stop")
+
+
+def test_a_post_api_reply_goes_out_through_onebot(stack):
+    import json as _json
+
+    def respond(req):
+        body = req.json()
+        if body.get("type") == "friend_message" and body.get("post_type") == "receive_message":
+            return 200, {"Content-Type": "application/json"}, _json.dumps(
+                {"reply": "自动回复[微笑]"}, ensure_ascii=False).encode()
+        return 200, {"Content-Type": "text/plain"}, b"ok"
+
+    stack.receiver.respond = respond
+    friend = stack.world["friends"][3]
+    stack.control("message", type="friend_message", sender_uid=friend["uid"], content="在吗")
+    report = stack.wait_post(lambda b: b.get("post_type") == "send_message")
+    assert (report["code"], report["content"]) == (0, "自动回复[微笑]")
+    sent = [s for s in stack.sandbox_get("sent") if s.get("via") == "onebot"]
+    assert len(sent) == 1
+    assert {"type": "face", "data": {"id": "14"}} in sent[0]["segments"]   # NT face 14, by name
