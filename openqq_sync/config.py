@@ -120,6 +120,10 @@ class Config:
             parts = urlsplit(self.onebot_url)
             if parts.scheme not in ("ws", "wss") or not parts.netloc:
                 raise ValueError(f"onebot_url must look like ws://host:port, not {self.onebot_url!r}")
+            if parts.path.rstrip("/").rsplit("/", 1)[-1] in ("api", "event"):
+                # OneBot's /api carries no events and /event takes no actions: both are needed.
+                raise ValueError(f"onebot_url must be the server's universal endpoint (ws://host:port/), "
+                                 f"not {self.onebot_url!r}")
         if self.backend == "onebot" and not self.onebot_url:
             raise ValueError("the onebot backend needs onebot_url (ws://host:port of the OneBot server)")
         if self.onebot_token is not None and not all(0x21 <= ord(c) <= 0x7e for c in self.onebot_token):
