@@ -7,7 +7,8 @@ Three measurements, each against its floor in the same run (processes as in prod
   to post_api and to ``check_event?since=``; floor: a bare ``websockets`` client on the same
   sandbox receiving the same frames;
 * sends: sequential ``send_friend_message`` API calls (``send_interval`` 0); floor: raw
-  ``send_msg`` round trips on one WebSocket to the same sandbox;
+  ``send_msg`` round trips on one WebSocket to the same sandbox; beside it, the backend's own
+  part alone (its Connection and ``actions.send`` in this process) and a plain API call;
 * restart: the sandbox process is killed and started again on the same ports; the time from
   its return until the API answers ``running`` again (target 3 s).
 """
@@ -166,6 +167,22 @@ def _api_sends(port: int, friend: int, n: int) -> Tuple[float, int]:
     return rate, failures
 
 
+def _backend_sends(ob_port: int, friend: int, n: int) -> float:
+    from openqq_sync.backends.onebot import actions
+    from openqq_sync.backends.onebot.connection import Connection
+
+    conn = Connection(f"ws://127.0.0.1:{ob_port}", name="openqq-bench-onebot").open()
+    try:
+        start = time.perf_counter()
+        for i in range(n):
+            result, _ = actions.send(conn.call, "friend_message", f"压测 {i} [微笑]", user_id=friend)
+            if not result.ok:
+                raise RuntimeError(f"backend send failed: {result}")
+        return n / (time.perf_counter() - start)
+    finally:
+        conn.close()
+
+
 def _api_calls(port: int, path: str, n: int) -> float:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     start = time.perf_counter()
@@ -206,6 +223,11 @@ def _sends_and_restart(n: int) -> List[Row]:
         floor_rate, rate = n / floor_time, n / api_time
         rows.append(Row("onebot sends send_friend_message sequential", rate, "sends/s", floor_rate,
                         ">= 0.5 floor", rate / floor_rate >= 0.5 and failures == 0))
+        # The backend's own part of a send (Connection + actions.send, in this process) against
+        # the same floor: what is left of a send's cost is the API's and the core sender's.
+        own = _backend_sends(ob_port, friend, n)
+        rows.append(Row("onebot backend send alone (Connection in-process)", own, "sends/s",
+                        _floor_sends(ob_port, friend, n), "info"))
         # What any API call costs before a send starts: the floor has no HTTP request in it.
         rows.append(Row("onebot API round trip without a send (get_client_info)",
                         _api_calls(api.port, "/openqq/get_client_info", n), "calls/s", None, "info"))
