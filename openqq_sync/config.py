@@ -120,6 +120,9 @@ class Config:
             parts = urlsplit(self.onebot_url)
             if parts.scheme not in ("ws", "wss") or not parts.netloc:
                 raise ValueError(f"onebot_url must look like ws://host:port, not {self.onebot_url!r}")
+            if "access_token" in parts.query:
+                # The URL is shown by get_client_info and in logs: the token has its own option.
+                raise ValueError("put the OneBot token in onebot_token, not in onebot_url")
             if parts.path.rstrip("/").rsplit("/", 1)[-1] in ("api", "event"):
                 # OneBot's /api carries no events and /event takes no actions: both are needed.
                 raise ValueError(f"onebot_url must be the server's universal endpoint (ws://host:port/), "

@@ -43,6 +43,7 @@ def test_onebot_options_from_flags_env_and_file(tmp_path):
     (["--backend", "onebot", "--onebot-url", "http://127.0.0.1:3001"], "ws://"),
     (["--backend", "onebot", "--onebot-url", "ws://127.0.0.1:3001/api"], "universal endpoint"),
     (["--backend", "onebot", "--onebot-url", "ws://127.0.0.1:3001/event/"], "universal endpoint"),
+    (["--backend", "onebot", "--onebot-url", "ws://127.0.0.1:3001/?access_token=x"], "onebot_token"),
     (["--backend", "onebot", "--onebot-url", "ws://h:1", "--onebot-token", "带空格 的"], "ASCII"),
 ])
 def test_bad_onebot_options_are_refused_clearly(argv, error):
