@@ -6,6 +6,7 @@ import threading
 import time
 
 import pytest
+from helpers import eventually
 from onebot_fake import ok
 
 from openqq_sync.backends.onebot.connection import (
@@ -140,8 +141,7 @@ def test_a_call_pending_when_the_server_goes_away_ends_at_once(fake_onebot, conn
 
     t = threading.Thread(target=call)
     t.start()
-    while not server.requests:
-        time.sleep(0.01)
+    eventually(lambda: server.requests)
     start = time.monotonic()
     server.stop()
     t.join(10)
