@@ -135,7 +135,7 @@ def test_searches_basic_info_and_stop_client(stack):
     assert answer["code"] == 0
     assert stack.stopped.wait(10)
     assert stack.client.wait_for_state("stop", 10)
-    assert stack.posts("event", "stop")
+    stack.wait_post(lambda b: b.get("event") == "stop")
 
 
 def test_a_post_api_reply_goes_out_through_onebot(stack):
