@@ -95,11 +95,11 @@ def test_a_risk_control_timeout_is_final_and_sent_once(world):
     r, message_id = actions.send(conn.call, "group_message", "会超时", group_id=500)
     assert (r.code, r.msg, message_id) == (1200, "发送失败", None)
     assert "不重发" in r.info and "sendMsg" in r.info
-    assert r.final
+    assert r.final and r.session_suspect
     assert len(server.requests) == before + 1
     server.handlers["send_group_msg"] = lambda p, f: failed(1400, "参数错误")
     r, _ = actions.send(conn.call, "group_message", "x", group_id=500)
-    assert (r.status(), r.final) == ((1400, "发送失败", "参数错误"), True)
+    assert (r.status(), r.final, r.session_suspect) == ((1400, "发送失败", "参数错误"), True, False)
 
 
 def test_no_answer_is_final_and_a_lost_connection_before_sending_is_retryable(fake_onebot):

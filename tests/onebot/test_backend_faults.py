@@ -150,3 +150,37 @@ def test_a_refused_token_stops_the_client_with_a_clear_error(tmp_path):
             good.stop()
     finally:
         sandbox.stop()
+
+
+def test_risk_control_timeouts_in_a_row_make_the_client_check_the_account(tmp_path):
+    # The server's status may still say online: send_failure_count_max 1200s in a row reconnect
+    # and check the account (a relogin).
+    stack = OneBotStack(str(tmp_path), send_failure_count_max=3)
+    try:
+        logins = len(stack.posts("event", "login"))
+        stack.control("onebot/send_timeout", count=3)
+        friend = stack.world["friends"][0]
+        for i in range(3):
+            assert stack.api("send_friend_message", id=friend["uid"], content=f"风控{i}")["code"] == 1200
+        # the relogin: a new connection, the account checked, the contacts reloaded
+        stack.wait_post(lambda b: b.get("event") == "login" and len(stack.posts("event", "login")) > logins)
+        assert stack.client.wait_for_state("running", 10)
+        assert stack.api("send_friend_message", id=friend["uid"], content="恢复")["code"] == 0
+    finally:
+        stack.close()
+
+
+def test_an_account_offline_at_a_relogin_is_not_running_until_back(tmp_path):
+    stack = OneBotStack(str(tmp_path))
+    try:
+        states = _States(stack)
+        stack.control("onebot/offline")
+        states.wait("running", "loading")
+        # a relogin requested meanwhile (the /openqq/relogin route) waits for the account too
+        assert stack.api("relogin")["code"] == 0
+        stack.control("onebot/online")
+        assert stack.client.wait_for_state("running", 15)
+        friend = stack.world["friends"][0]
+        assert stack.api("send_friend_message", id=friend["uid"], content="回来了")["code"] == 0
+    finally:
+        stack.close()

@@ -30,7 +30,8 @@ Call = Callable[..., Any]
 
 SENT_OK = SendResult(0, "发送成功", "发送正常")
 #: No answer in time: the message may be out, so it is final (never sent twice).
-FAIL_NO_ANSWER = SendResult(-1, "发送失败", "服务端无响应(可能已发出,不重发)", final=True)
+FAIL_NO_ANSWER = SendResult(-1, "发送失败", "服务端无响应(可能已发出,不重发)", final=True,
+                            session_suspect=True)
 #: The connection ended before the frame went out: nothing was sent, a retry is safe.
 FAIL_NOT_CONNECTED = SendResult(-1, "发送失败", "未连接到OneBot服务端")
 RETCODE_TIMEOUT = 1200
@@ -110,7 +111,10 @@ def send(call: Call, kind: str, content: str, *, user_id: Any = None,
         if e.retcode == RETCODE_TIMEOUT:
             wording = "服务端发送超时(可能已发出,不重发): " + wording
         code = e.retcode if isinstance(e.retcode, int) and e.retcode != 0 else -1
-        return SendResult(code, "发送失败", wording, final=True), None
+        # Timeouts in a row are a sign the account is gone even when the server's status
+        # still says online: enough of them make the core reconnect and check (relogin).
+        return SendResult(code, "发送失败", wording, final=True,
+                          session_suspect=e.retcode == RETCODE_TIMEOUT), None
     except ActionTimeout:
         return FAIL_NO_ANSWER, None
     except ConnectionLost as e:

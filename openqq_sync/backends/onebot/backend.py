@@ -131,6 +131,7 @@ class OneBotBackend:
         self._online = self._status_online()
         if not self._online:
             log.warning("the account %s is offline on the OneBot server: waiting for it", self._self_id)
+            host.set_state(ClientState.LOADING)   # a relogin comes from running: not any more
             self._wait_online(host)
         log.info("OneBot account %s on %s (%s %s)", self._self_id, self.url,
                  self._server.get("app_name", "?"), self._server.get("app_version", ""))
