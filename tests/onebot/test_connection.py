@@ -271,3 +271,14 @@ def test_close_joins_the_reader_and_ends_the_event_stream(fake_onebot):
     with pytest.raises(ConnectionLost):
         while True:
             conn.next_event(timeout=5)
+
+
+def test_a_large_answer_passes(fake_onebot, connect):
+    # A big group's member list comes as one frame, well beyond websockets' 1 MiB default.
+    members = [{"group_id": 1, "user_id": 10**9 + i, "nickname": "成员%d" % i, "card": "名片" * 20}
+               for i in range(20000)]
+    server = fake_onebot()
+    server.handlers["get_group_member_list"] = lambda p, f: ok(members)
+    conn = connect(server.url)
+    got = conn.call("get_group_member_list", {"group_id": 1}, timeout=30)
+    assert len(got) == 20000 and got[-1]["nickname"] == "成员19999"
