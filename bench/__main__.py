@@ -10,7 +10,8 @@ import traceback
 
 from ._table import Row, machine, render
 
-SCENARIOS = ["reads", "sends", "event_latency", "longpoll", "login_scale", "steady_memory", "onebot_events", "controller"]
+SCENARIOS = ["reads", "sends", "event_latency", "longpoll", "login_scale", "steady_memory", "onebot_events",
+             "onebot_client", "controller"]
 
 
 def main() -> int:

@@ -346,9 +346,12 @@ def get_client_info(api: Api, params: Dict[str, str]) -> Any:
     from .. import __version__   # at call time: the package __init__ may import this module
 
     config = api.config
+    backend = api.client.describe()
     return {"code": 0, "account": config.account, **_times(api), "os": sys.platform,
             "version": __version__, "http_debug": 0, "log_encoding": None,
             "log_path": config.log_path or "", "log_level": config.log_level,
+            # Additions: which backend drives the account and through which server.
+            **{k: v for k, v in backend.items() if k not in ("code", "status", "state")},
             "state": _lookup.state_name(api.client), "status": "success"}
 
 

@@ -128,6 +128,9 @@ class StubClient:
         self.state = "stop"
         self.stopped.set()
 
+    def describe(self) -> Dict[str, Any]:
+        return {"backend": "smartqq", "server": None}
+
     def request_relogin(self) -> None:
         self.relogins += 1
 
