@@ -5,8 +5,8 @@
 * :func:`free_port` — a loopback port for a server that must be told its port up front
   (a subprocess); in-process servers bind port 0 instead.
 * :func:`leaked_threads` — threads of given name prefixes started since a snapshot and still
-  alive after a grace period; the autouse check in ``tests/conftest.py`` runs it after every
-  test for the package's own threads (``openqq-*``, ``waitress*``).
+  alive after a grace period; the autouse checks in ``tests/conftest.py`` run it after every
+  test and every module for the package's threads and the tests' own (:data:`OUR_THREADS`).
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ import threading
 import time
 from typing import Any, Callable, List, Set, Tuple
 
-#: The package's threads: clients, sandboxes, API servers, delivery, waitress workers.
-PACKAGE_THREADS = ("openqq-", "waitress")
+#: Our threads: the package's (clients, sandboxes, API servers, delivery, waitress workers)
+#: and the tests' own (receivers, pollers, emitters: named ``test-*``).
+OUR_THREADS = ("openqq-", "waitress", "test-")
 
 
 def eventually(pred: Callable[[], Any], timeout: float = 5.0, interval: float = 0.01) -> Any:
@@ -40,7 +41,7 @@ def free_port() -> int:
 
 
 def leaked_threads(before: Set[threading.Thread], grace: float = 3.0,
-                   prefixes: Tuple[str, ...] = ("openqq-", "test-")) -> List[str]:
+                   prefixes: Tuple[str, ...] = OUR_THREADS) -> List[str]:
     """Names of threads named ``prefixes*`` started since ``before`` and alive after
     ``grace`` seconds of joining (house style X2: no thread outlives its test)."""
     deadline = time.monotonic() + grace

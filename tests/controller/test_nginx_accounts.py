@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import socket
 import subprocess
 import sys
 import time
@@ -15,21 +14,14 @@ from typing import Dict, List
 
 import pytest
 import requests
+from helpers import free_port
+from nginxkit import ROOT, TEMP_MODULES, find_nginx
 
 from openqq_sync.cli import build_parser
-
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir, "ecosystem"))
-from nginxkit import ROOT, TEMP_MODULES, find_nginx  # noqa: E402
 
 SITE = os.path.join(ROOT, "contrib", "nginx", "openqq-accounts.conf")
 UNIT = os.path.join(ROOT, "contrib", "systemd", "openqq@.service")
 NGINX = find_nginx()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def unit_lines(key: str, instance: str) -> List[str]:

@@ -13,12 +13,12 @@ import sys
 import pytest
 import requests
 
-from ecokit import free_port
+from helpers import free_port
 from nginxkit import ROOT
 from openqq_sync import cli
 from openqq_sync.cli import build_parser
 from openqq_sync.config import Config
-from webkit import eventually
+from stacks import eventually
 
 UNIT = os.path.join(ROOT, "contrib", "systemd", "openqq.service")
 EXAMPLE = os.path.join(ROOT, "contrib", "openqq.example.ini")

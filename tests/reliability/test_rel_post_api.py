@@ -20,7 +20,7 @@ import threading
 import time
 
 import pytest
-from webkit import LiveStack, Receiver, eventually
+from stacks import LiveStack, Receiver, eventually
 
 
 class Switchable:

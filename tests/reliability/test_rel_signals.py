@@ -17,7 +17,7 @@ import threading
 
 import requests
 from helpers import eventually, free_port
-from webkit import Receiver
+from stacks import Receiver
 
 OPENQQ = os.path.join(os.path.dirname(sys.executable), "openqq")
 
