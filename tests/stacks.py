@@ -126,7 +126,6 @@ class StubClient:
         self.starttime = int(time.time()) - 10
         self.stopped = threading.Event()
         self.relogins = 0
-        self.sent: List[Tuple[str, Any, str]] = []
 
     def stop(self, timeout: float = 5.0) -> None:
         self.state = "stop"
