@@ -45,7 +45,7 @@ def openqq_blueprint(client: Any, config: Any, *, delivery: Optional[Delivery] =
     api = Api(client=client, config=config, delivery=delivery, on_stop=on_stop, stop_delay=_stop_delay)
     bp = Blueprint(name, __name__)
     bp.openqq = api  # type: ignore[attr-defined]
-    token = getattr(config, "token", None)
+    token = config.token
     rules = BrowserRules.from_config(config)
     bp.openqq_rules = rules  # type: ignore[attr-defined]
 

@@ -48,10 +48,10 @@ def is_public() -> bool:
 
 def install(bp: Blueprint, api: Any) -> None:
     """Add get_qrcode, openapi.json and the console to ``bp`` (built for ``api``)."""
-    document = openapi.document(token=bool(getattr(api.config, "token", None)))
+    document = openapi.document(token=bool(api.config.token))
 
     def get_qrcode() -> Response:
-        png = getattr(api.client, "qrcode", None)
+        png = api.client.qrcode
         if not png:
             backend = getattr(api.client, "backend", None)
             capabilities = getattr(backend, "capabilities", None)

@@ -22,7 +22,6 @@ blueprint does parsing, auth, the running check, JSON and JSONP (``web/blueprint
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import threading
 import time
@@ -336,8 +335,8 @@ def check_event(api: Api, params: Dict[str, str]) -> Any:
 
 def _times(api: Api) -> Dict[str, Any]:
     client = api.client
-    starttime = int(getattr(client, "starttime", None) or time.time())
-    return {"pid": getattr(client, "pid", None) or os.getpid(), "starttime": starttime,
+    starttime = int(client.starttime or time.time())   # None until the client starts
+    return {"pid": client.pid, "starttime": starttime,
             "runtime": max(0, int(time.time()) - starttime)}
 
 

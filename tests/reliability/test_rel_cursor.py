@@ -8,7 +8,7 @@ Several consumers and reconnects within one process are in tests/reliability/tes
 from __future__ import annotations
 
 import requests
-from webkit import StubClient, stub_api
+from stacks import StubClient, stub_api
 
 
 def _emit(app, *texts):

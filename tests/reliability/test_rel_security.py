@@ -24,7 +24,7 @@ import time
 
 import pytest
 import requests
-from webkit import LiveStack, Receiver, eventually
+from stacks import LiveStack, Receiver, eventually
 
 from openqq_sync import runner
 from openqq_sync.config import Config

@@ -13,7 +13,7 @@ from __future__ import annotations
 import collections
 
 import pytest
-from webkit import LiveStack, eventually
+from stacks import LiveStack, eventually
 
 
 @pytest.fixture(scope="module")

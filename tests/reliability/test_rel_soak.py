@@ -20,7 +20,7 @@ import time
 
 import pytest
 import requests
-from webkit import LiveStack, eventually
+from stacks import LiveStack, eventually
 
 SECONDS = float(os.environ.get("OPENQQ_SOAK_SECONDS", "4"))
 MIN_TRAFFIC = 50  # sends and injected messages the run must reach to count

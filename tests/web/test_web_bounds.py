@@ -13,7 +13,7 @@ import time
 
 import pytest
 import requests
-from webkit import LiveStack, StubClient, config, json_answer
+from stacks import LiveStack, StubClient, config, json_answer
 
 from openqq_sync.serving import QuietLog
 from openqq_sync.web.app import create_app

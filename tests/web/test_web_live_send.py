@@ -4,7 +4,7 @@ accepted send is checked in the sandbox's record of what the account sent."""
 from __future__ import annotations
 
 import requests
-from webkit import eventually
+from stacks import eventually
 
 SENT_OK = {"code": 0, "status": "发送成功", "info": "发送正常"}
 

@@ -11,7 +11,7 @@ import time
 import pytest
 import requests
 from flask import request
-from webkit import LiveStack, eventually
+from stacks import LiveStack, eventually
 
 
 def _friend(stack):
