@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from typing import Any, List
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(__file__))
-
-from onebot_fake import FakeOneBot  # noqa: E402
+from onebot_fake import FakeOneBot
 
 
 @pytest.fixture

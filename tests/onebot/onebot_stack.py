@@ -8,7 +8,7 @@ import threading
 from typing import Any, Dict, List, Optional
 
 import requests
-from webkit import Receiver
+from stacks import Receiver
 
 from openqq_sync.client import Client
 from openqq_sync.config import Config

@@ -6,7 +6,7 @@ import time
 
 import pytest
 from onebot_stack import OneBotStack, start_sandbox
-from webkit import eventually
+from helpers import eventually
 
 from openqq_sync.client import Client
 from openqq_sync.config import Config

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from onebot_fake import FakeOneBot, ok
-from webkit import eventually
+from helpers import eventually
 
 from openqq_sync import signals
 from openqq_sync.client import Client

@@ -13,7 +13,8 @@ import sys
 import pytest
 import requests
 from onebot_stack import start_sandbox
-from webkit import Receiver, eventually
+from helpers import eventually, free_port
+from stacks import Receiver
 
 from openqq_sync import cli
 
@@ -51,12 +52,6 @@ def test_bad_onebot_options_are_refused_clearly(argv, error):
         _parse(argv)
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _wait_running(proc, url):
     def running():
         try:
@@ -70,7 +65,7 @@ def _wait_running(proc, url):
 def test_openqq_run_with_the_onebot_backend(tmp_path):
     sandbox = start_sandbox(onebot_token="s3cret")
     recv = Receiver()
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([OPENQQ, "run", "--backend", "onebot",
                              "--onebot-url", f"ws://127.0.0.1:{sandbox.onebot.port}", "--onebot-token", "s3cret",
                              "--port", str(port), "--tmpdir", str(tmp_path), "--send-interval", "0",
@@ -101,7 +96,7 @@ def test_openqq_run_with_the_onebot_backend(tmp_path):
 
 
 def test_openqq_demo_with_the_onebot_backend(tmp_path):
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([OPENQQ, "demo", "--backend", "onebot", "--chatter", "0", "--port", str(port),
                              "--tmpdir", str(tmp_path), "--log-level", "warning", "--no-show-message"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
