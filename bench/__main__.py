@@ -11,7 +11,7 @@ import traceback
 from ._table import Row, machine, render
 
 SCENARIOS = ["reads", "sends", "event_latency", "longpoll", "login_scale", "steady_memory", "onebot_events",
-             "controller"]
+             "onebot_client", "controller"]
 
 
 def main() -> int:

@@ -84,8 +84,9 @@ class Proc:
 
 
 class Sandbox(Proc):
-    def __init__(self, world: str = "small", poll_hold: float = 25.0, extra: Optional[List[str]] = None):
-        self.port = free_port()
+    def __init__(self, world: str = "small", poll_hold: float = 25.0, extra: Optional[List[str]] = None,
+                 port: Optional[int] = None):
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         super().__init__([os.path.join(BIN, "openqq"), "sandbox", "--port", str(self.port),
                           "--world", world, "--auto-scan", "0.05", "--auto-confirm", "0.05",

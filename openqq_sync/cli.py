@@ -42,8 +42,11 @@ HELP = {
     "account": "local name of the account; names the files in --tmpdir (default: default)",
     "tmpdir": "where cookie, pid, QR and state files live (default: a directory of this user alone, "
               "$XDG_RUNTIME_DIR/openqq or <system temp dir>/openqq-<uid>, created 0700)",
-    "backend": "the protocol behind the API: smartqq (default; others register in openqq_sync.backends)",
+    "backend": "the protocol behind the API: smartqq (default) or onebot (a OneBot v11 server such as NapCat)",
     "server": "SmartQQ server to use instead of the real hosts, e.g. a sandbox URL",
+    "onebot_url": "forward WebSocket of the OneBot v11 server (backend onebot), e.g. ws://127.0.0.1:3001",
+    "onebot_token": "the OneBot server's access token (sent as Authorization: Bearer)",
+    "onebot_action_timeout": "seconds to wait for one OneBot action's answer (default 30)",
     "post_api": "URL that receives every message and event as a JSON POST",
     "post_event": "report events (not only messages) to post_api/check_event (default on)",
     "post_event_list": "comma-separated events to report (default: the original's list)",

@@ -49,6 +49,10 @@ class Config:
     keep_cookie: bool = True
     # --- where SmartQQ lives: None = the real hosts; "http://127.0.0.1:9000" = a sandbox --
     server: Optional[str] = None
+    # --- where OneBot v11 lives (backend "onebot"): a forward WebSocket and its token -----
+    onebot_url: Optional[str] = None
+    onebot_token: Optional[str] = None
+    onebot_action_timeout: float = 30.0        # longest wait for one action's answer
     mode: str = "online"
     clientid: int = 53999199
     # --- login -------------------------------------------------------------------------
@@ -138,6 +142,21 @@ class Config:
             parts = urlsplit(self.server)
             if parts.scheme not in ("http", "https") or not parts.netloc:
                 raise ValueError(f"server must look like http://host:port, not {self.server!r}")
+        if self.onebot_url is not None:
+            parts = urlsplit(self.onebot_url)
+            if parts.scheme not in ("ws", "wss") or not parts.netloc:
+                raise ValueError(f"onebot_url must look like ws://host:port, not {self.onebot_url!r}")
+            if "access_token" in parts.query:
+                # The URL is shown by get_client_info and in logs: the token has its own option.
+                raise ValueError("put the OneBot token in onebot_token, not in onebot_url")
+            if parts.path.rstrip("/").rsplit("/", 1)[-1] in ("api", "event"):
+                # OneBot's /api carries no events and /event takes no actions: both are needed.
+                raise ValueError(f"onebot_url must be the server's universal endpoint (ws://host:port/), "
+                                 f"not {self.onebot_url!r}")
+        if self.backend == "onebot" and not self.onebot_url:
+            raise ValueError("the onebot backend needs onebot_url (ws://host:port of the OneBot server)")
+        if self.onebot_token is not None and not all(0x21 <= ord(c) <= 0x7e for c in self.onebot_token):
+            raise ValueError("onebot_token must be printable ASCII without spaces")
         from . import backends  # here, not at the top: backends imports this module's users
         if self.backend not in backends.names():
             raise ValueError(f"unknown backend {self.backend!r} (known: {', '.join(backends.names())})")
@@ -146,7 +165,8 @@ class Config:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, not {getattr(self, name)!r}")
         for name in ("send_interval", "update_interval", "qrcode_poll_interval", "poll_retry_max_delay",
-                     "ua_connect_timeout", "ua_request_timeout", "send_timeout", "idle_timeout"):
+                     "ua_connect_timeout", "ua_request_timeout", "send_timeout", "idle_timeout",
+                     "onebot_action_timeout"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative, not {getattr(self, name)!r}")
 

@@ -115,18 +115,26 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def demo_command(args: argparse.Namespace) -> int:
-    config = _configure(args, base=DEMO_DEFAULTS)
-    if config is None:
-        return 2
-    setup_logging(config)
     from .sandbox import SandboxServer
 
+    # The sandbox serves SmartQQ and a OneBot v11 face on one world, so the demo runs with
+    # either backend (--backend onebot connects to the face).
     sandbox = SandboxServer(world="small", seed=args.seed, host="127.0.0.1", port=0, auto_scan=1.0,
-                            auto_confirm=1.0, chatter=args.chatter)
+                            auto_confirm=1.0, chatter=args.chatter, onebot_port=0)
     sandbox.start()
-    print(f"SmartQQ sandbox on {sandbox.url} (small world, the phone scans the QR code by itself)",
-          flush=True)
     try:
+        assert sandbox.onebot is not None
+        onebot_url = f"ws://127.0.0.1:{sandbox.onebot.port}"
+        config = _configure(args, base=dict(DEMO_DEFAULTS, onebot_url=onebot_url))
+        if config is None:
+            return 2
+        setup_logging(config)
+        if config.backend == "onebot":
+            print(f"OneBot v11 sandbox on {config.onebot_url} (small world, the account is logged in)",
+                  flush=True)
+        else:
+            print(f"SmartQQ sandbox on {sandbox.url} (small world, the phone scans the QR code by itself)",
+                  flush=True)
         return serve(config.replace(server=sandbox.url))
     finally:
         sandbox.stop()

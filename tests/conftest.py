@@ -1,5 +1,6 @@
 """Shared fixtures. The sandbox area owns ``sandbox``; other areas add theirs in
-``tests/<area>/conftest.py``. One autouse check: no thread of ours outlives its test."""
+``tests/<area>/conftest.py``. One autouse check, per test and per module: no thread of ours
+outlives what started it."""
 
 from __future__ import annotations
 
@@ -7,8 +8,14 @@ import threading
 
 import pytest
 
-from helpers import PACKAGE_THREADS, leaked_threads
+from helpers import leaked_threads
 from openqq_sync.sandbox import SandboxServer
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "restarts_module_threads: the test restarts a thread of a "
+                            "module-scoped fixture, which then outlives the test; only the "
+                            "per-module leak check applies")
 
 
 @pytest.fixture
@@ -24,12 +31,24 @@ def sandbox():
         srv.stop()
 
 
-@pytest.fixture(autouse=True)
-def no_leaked_threads():
-    """Fail a test that leaves a thread of the package running: a client, sandbox, API
-    server or delivery thread (fixtures, torn down before this check, stop what they
-    started; longer-lived fixtures started theirs before it looked)."""
+@pytest.fixture(autouse=True, scope="module")
+def no_leaked_threads_per_module():
+    """Fail a module whose module-scoped fixtures (a live stack, a bot) leave a thread of
+    ours running; set up before them, so torn down after them."""
     before = set(threading.enumerate())
     yield
-    leaked = leaked_threads(before, grace=5.0, prefixes=PACKAGE_THREADS)
+    leaked = leaked_threads(before, grace=5.0)
+    assert leaked == [], f"threads still running after the module: {leaked}"
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_threads(request):
+    """Fail a test that leaves a thread of ours running: a client, sandbox, API server,
+    delivery or test receiver thread (fixtures, torn down before this check, stop what they
+    started; module-scoped fixtures started theirs before it looked)."""
+    before = set(threading.enumerate())
+    yield
+    if request.node.get_closest_marker("restarts_module_threads") is not None:
+        return
+    leaked = leaked_threads(before, grace=5.0)
     assert leaked == [], f"threads still running after the test: {leaked}"

@@ -3,21 +3,26 @@
 * :func:`eventually` — the one bounded polling helper (house style X2): returns the truthy
   value, or raises AssertionError when ``timeout`` passes.
 * :func:`free_port` — a loopback port for a server that must be told its port up front
-  (a subprocess); in-process servers bind port 0 instead.
+  (nginx, a sandbox started later on a known address); in-process servers bind port 0, and
+  ``openqq run --port 0`` processes are found through :func:`logged_api_url`.
+* :func:`logged_api_url` — the address an ``openqq run`` process logs once its API listens.
 * :func:`leaked_threads` — threads of given name prefixes started since a snapshot and still
-  alive after a grace period; the autouse check in ``tests/conftest.py`` runs it after every
-  test for the package's own threads (``openqq-*``, ``waitress*``).
+  alive after a grace period; the autouse checks in ``tests/conftest.py`` run it after every
+  test and every module for the package's threads and the tests' own (:data:`OUR_THREADS`).
 """
 
 from __future__ import annotations
 
+import re
 import socket
+import subprocess
 import threading
 import time
 from typing import Any, Callable, List, Set, Tuple
 
-#: The package's threads: clients, sandboxes, API servers, delivery, waitress workers.
-PACKAGE_THREADS = ("openqq-", "waitress")
+#: Our threads: the package's (clients, sandboxes, API servers, delivery, waitress workers)
+#: and the tests' own (receivers, pollers, emitters: named ``test-*``).
+OUR_THREADS = ("openqq-", "waitress", "test-")
 
 
 def eventually(pred: Callable[[], Any], timeout: float = 5.0, interval: float = 0.01) -> Any:
@@ -39,8 +44,26 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+#: What ``openqq run`` logs at info once its API listens (the real port of ``--port 0``).
+API_LISTENING = re.compile(r"Openqq API on (http://\S+?)/openqq/")
+
+
+def logged_api_url(read_log: Callable[[], str], proc: "subprocess.Popen[Any]",
+                   timeout: float = 30.0) -> str:
+    """The API address (``http://127.0.0.1:PORT``) an ``openqq run --port 0 --log-level
+    info`` process logged; ``read_log()`` returns its log so far. AssertionError if it exits
+    first or says nothing within ``timeout``."""
+    def listening() -> Any:
+        found = API_LISTENING.search(read_log())
+        if found:
+            return found.group(1)
+        assert proc.poll() is None, f"openqq run exited with {proc.returncode}: {read_log()}"
+        return None
+    return str(eventually(listening, timeout, interval=0.05))
+
+
 def leaked_threads(before: Set[threading.Thread], grace: float = 3.0,
-                   prefixes: Tuple[str, ...] = ("openqq-", "test-")) -> List[str]:
+                   prefixes: Tuple[str, ...] = OUR_THREADS) -> List[str]:
     """Names of threads named ``prefixes*`` started since ``before`` and alive after
     ``grace`` seconds of joining (house style X2: no thread outlives its test)."""
     deadline = time.monotonic() + grace

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Backend", "BackendHost", "Capabilities", "SendResult", "LoginResult",
-    "MessageEvent", "PresenceEvent", "KickedEvent", "Event",
+    "MessageEvent", "PresenceEvent", "KickedEvent", "ContactsEvent", "Event",
     "register", "create", "names",
 ]
 
@@ -104,7 +104,22 @@ class KickedEvent:
     reason: str
 
 
-Event = Union[MessageEvent, PresenceEvent, KickedEvent]
+@dataclasses.dataclass(frozen=True)
+class ContactsEvent:
+    """Some contacts changed, or may have: the core reloads ``scope`` through the backend's
+    ``load_*`` and reports the differences, as the periodic refresh does.
+
+    ``scope``: ``"all"`` (the refresh: after a reconnect, when events may have been missed),
+    ``"friends"``, ``"groups"`` (the list; new groups get their members) or ``"group"``
+    (the members of ``group_id``). OneBot turns its notices into these, so every report
+    comes from the one diff machinery.
+    """
+
+    scope: str
+    group_id: Any = None
+
+
+Event = Union[MessageEvent, PresenceEvent, KickedEvent, ContactsEvent]
 
 
 class BackendHost(Protocol):
@@ -120,7 +135,10 @@ class BackendHost(Protocol):
         """Sleep ``seconds`` unless the client stops first (then True)."""
 
     def set_state(self, state: "ClientState") -> None:
-        """Report a login state (``scaning``, ``confirming``)."""
+        """Report a login state (``scaning``, ``confirming``). A backend whose session can
+        pause without a relogin (OneBot: the server connection is down, or the account is
+        offline) may also report ``loading`` and ``updating`` from ``receive``; the next
+        batch it returns puts the client back to ``running``."""
 
     def show_qrcode(self, png: Optional[bytes]) -> None:
         """A new QR code to scan (saved, printed, ``input_qrcode`` emitted); None: gone."""
@@ -207,6 +225,7 @@ _lock = threading.Lock()
 # are only needed by those who choose it).
 _registry: Dict[str, Union[str, BackendFactory]] = {
     "smartqq": "openqq_sync.backends.smartqq:SmartQQBackend",
+    "onebot": "openqq_sync.backends.onebot:OneBotBackend",
 }
 
 

@@ -10,7 +10,9 @@ Runs on the protocol thread. For each event of a receive:
   case they are reported as sent from another device;
 * a message id seen recently is dropped (the service may deliver a message twice);
 * a presence event updates the friend's presence (the original lost the whole batch
-  there, bug 6); a kicked event stops the client with the reason logged.
+  there, bug 6); a kicked event stops the client with the reason logged;
+* a contacts event (OneBot's notices, a resync after its reconnect) reloads that part of
+  the contacts through the loader and reports the differences, as a refresh does.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import time
 from typing import Any, Deque, Dict, List, Mapping, Optional, Set, Tuple
 
 from .. import signals
-from ..backends import Event, KickedEvent, MessageEvent, PresenceEvent
+from ..backends import ContactsEvent, Event, KickedEvent, MessageEvent, PresenceEvent
 from ..errors import Kicked
 from ..model import Message
 from .contacts import Change
@@ -107,6 +109,9 @@ class Receiver:
                 self._rt.emit_changes(self._rt.contacts.update_friend_presence(
                     event.friend_id, event.state, event.client_type))
                 return
+            if isinstance(event, ContactsEvent):
+                self._rt.emit_changes(self._contacts(event))
+                return
             if isinstance(event, MessageEvent):
                 kind = event.item.get("type")
                 if kind in ("friend_message", "group_message", "discuss_message", "sess_message"):
@@ -117,6 +122,21 @@ class Receiver:
             log.debug("ignoring event %r", event)
         except Exception:
             log.exception("could not process the event %r", event)
+
+    def _contacts(self, event: ContactsEvent) -> List[Change]:
+        loader = self._loader
+        if event.scope == "all":
+            return loader.refresh()
+        if event.scope == "friends":
+            return loader.reload_friends()
+        if event.scope == "groups":
+            return loader.reload_groups()
+        if event.scope == "group":
+            group = self._rt.contacts.group(event.group_id)
+            # A group not known yet comes with its members through the list.
+            return loader.load_group(group) if group is not None else loader.reload_groups()
+        log.warning("ignoring a contacts event of unknown scope %r", event.scope)
+        return []
 
     def _duplicate(self, kind: str, msg_id: Any) -> bool:
         if msg_id is None:

@@ -197,5 +197,5 @@ class Delivery:
 
     # --- helpers ---------------------------------------------------------------------
     def _self_id(self) -> Any:
-        user = getattr(self.client, "user", None)
-        return getattr(user, "uid", None) if user is not None else None
+        user = self.client.user
+        return user.uid if user is not None else None

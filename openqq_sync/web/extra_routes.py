@@ -48,12 +48,16 @@ def is_public() -> bool:
 
 def install(bp: Blueprint, api: Any) -> None:
     """Add get_qrcode, openapi.json and the console to ``bp`` (built for ``api``)."""
-    document = openapi.document(token=bool(getattr(api.config, "token", None)))
+    document = openapi.document(token=bool(api.config.token))
 
     def get_qrcode() -> Response:
-        png = getattr(api.client, "qrcode", None)
+        png = api.client.qrcode
         if not png:
-            raise ApiError(NO_QRCODE, "no qrcode: the client is not scanning", http_status=404,
+            backend = getattr(api.client, "backend", None)
+            capabilities = getattr(backend, "capabilities", None)
+            why = ("the client is not scanning" if backend is None or getattr(capabilities, "qr_login", True)
+                   else f"the {backend.name} backend logs in through its server's own UI")
+            raise ApiError(NO_QRCODE, "no qrcode: " + why, http_status=404,
                            extra={"state": _lookup.state_name(api.client)})
         resp = Response(png, content_type="image/png")
         # A new code replaces the old one at expiry; never let a cache show a dead one.

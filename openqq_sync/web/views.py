@@ -22,7 +22,6 @@ blueprint does parsing, auth, the running check, JSON and JSONP (``web/blueprint
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import threading
 import time
@@ -338,8 +337,8 @@ def check_event(api: Api, params: Dict[str, str]) -> Any:
 
 def _times(api: Api) -> Dict[str, Any]:
     client = api.client
-    starttime = int(getattr(client, "starttime", None) or time.time())
-    return {"pid": getattr(client, "pid", None) or os.getpid(), "starttime": starttime,
+    starttime = int(client.starttime or time.time())   # None until the client starts
+    return {"pid": client.pid, "starttime": starttime,
             "runtime": max(0, int(time.time()) - starttime)}
 
 
@@ -348,9 +347,12 @@ def get_client_info(api: Api, params: Dict[str, str]) -> Any:
     from .. import __version__  # at call time: the package __init__ may import this module
 
     config = api.config
+    backend = api.client.describe()
     return {"code": 0, "account": config.account, **_times(api), "os": sys.platform,
             "version": __version__, "http_debug": 0, "log_encoding": None,
             "log_path": config.log_path or "", "log_level": config.log_level,
+            # Additions: which backend drives the account and through which server.
+            **{k: v for k, v in backend.items() if k not in ("code", "status", "state")},
             "state": _lookup.state_name(api.client), "status": "success"}
 
 

@@ -12,7 +12,7 @@ import responses
 from client_helpers import SignalRecorder
 
 from openqq_sync.client.poller import RELOGIN, STOP, Backoff
-from webkit import DISCUSS, FRIEND, GROUP, ME, MEMBER, poll_loop, seeded_client
+from stacks import DISCUSS, FRIEND, GROUP, ME, MEMBER, poll_loop, seeded_client
 
 POLL = "http://d1.web2.qq.com/channel/poll2"
 LOGIN2 = "http://d1.web2.qq.com/channel/login2"

@@ -7,7 +7,7 @@ import logging
 
 import requests
 
-from webkit import LiveStack, eventually
+from stacks import LiveStack, eventually
 
 
 def test_presence_pushed_by_the_service_shows_in_the_api_and_costs_no_message(tmp_path):

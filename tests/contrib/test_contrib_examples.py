@@ -10,7 +10,7 @@ import post_api_bot
 import requests
 
 from openqq_sync.config import Config
-from webkit import LiveStack, eventually, serve
+from stacks import LiveStack, eventually, serve
 
 
 def _friend(world):

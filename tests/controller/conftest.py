@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import sys
-
 import pytest
 
-sys.path.insert(0, os.path.dirname(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir))
-
-from openqq_sync.sandbox.accounts import MultiSandbox  # noqa: E402
-from webkit import Receiver  # noqa: E402
+from openqq_sync.sandbox.accounts import MultiSandbox
+from stacks import Receiver
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,7 @@ from typing import Any, Dict, List, Optional
 
 import requests
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir))
-
-from webkit import eventually  # noqa: E402
+from helpers import eventually
 
 TOKEN = "ctl-test-令牌"
 _LISTENING = re.compile(r"Controller API on (http://[0-9.]+:\d+)/openqq/")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import socket
 import subprocess
 import sys
 import time
@@ -16,20 +15,13 @@ from typing import Dict, List
 import pytest
 import requests
 
+from helpers import free_port, logged_api_url
+from nginxkit import ROOT, TEMP_MODULES, find_nginx
 from openqq_sync.cli import build_parser
-
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir, "ecosystem"))
-from nginxkit import ROOT, TEMP_MODULES, find_nginx  # noqa: E402
 
 SITE = os.path.join(ROOT, "contrib", "nginx", "openqq-accounts.conf")
 UNIT = os.path.join(ROOT, "contrib", "systemd", "openqq@.service")
 NGINX = find_nginx()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def unit_lines(key: str, instance: str) -> List[str]:
@@ -47,16 +39,24 @@ def test_template_unit_runs_openqq_run_per_instance():
     assert unit_lines("EnvironmentFile", "alice") == ["-/etc/openqq/alice.env"]
 
 
-def start_instance(name: str, port: int, tmpdir: str, server: str) -> subprocess.Popen:
-    """``openqq run`` with the template's environment (paths moved into ``tmpdir``)."""
+def start_instance(name: str, tmpdir: str, server: str) -> subprocess.Popen:
+    """``openqq run`` with the template's environment (paths moved into ``tmpdir``) on port 0;
+    its log, ``tmpdir/NAME.log``, says where it listens."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENQQ_")}
     for line in unit_lines("Environment", name):
         key, _, value = line.partition("=")
         env[key] = value
-    env.update(OPENQQ_TMPDIR=tmpdir, OPENQQ_PORT=str(port), OPENQQ_SERVER=server, OPENQQ_QRCODE_POLL_INTERVAL="0.2")
-    log = open(os.path.join(tmpdir, f"{name}.log"), "ab")
-    return subprocess.Popen([sys.executable, "-m", "openqq_sync.cli", "run"], env=env, stdin=subprocess.DEVNULL,
-                            stdout=log, stderr=subprocess.STDOUT)
+    env.update(OPENQQ_TMPDIR=tmpdir, OPENQQ_PORT="0", OPENQQ_SERVER=server, OPENQQ_QRCODE_POLL_INTERVAL="0.2")
+    with open(os.path.join(tmpdir, f"{name}.log"), "ab") as log:   # the child keeps its own copy
+        return subprocess.Popen([sys.executable, "-m", "openqq_sync.cli", "run"], env=env,
+                                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+
+
+def read_log(path: "os.PathLike[str]") -> str:
+    if not os.path.exists(path):
+        return ""
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        return fh.read()
 
 
 def run_nginx(prefix: str, routes: Dict[str, int]) -> "tuple[subprocess.Popen, str]":
@@ -102,10 +102,12 @@ def eventually_ok(url: str, timeout: float = 20.0) -> requests.Response:
 
 @pytest.mark.skipif(NGINX is None, reason="nginx not found (apt-get install nginx-light)")
 def test_nginx_routes_client_to_its_instance(tmp_path, sandbox2):
-    ports = {"alice": free_port(), "bob": free_port()}
-    procs = [start_instance(n, p, str(tmp_path), sandbox2.url) for n, p in ports.items()]
-    nginx, url = run_nginx(str(tmp_path / "nginx"), ports)
+    procs = {n: start_instance(n, str(tmp_path), sandbox2.url) for n in ("alice", "bob")}
+    nginx = None
     try:
+        ports = {n: int(logged_api_url(lambda n=n: read_log(tmp_path / f"{n}.log"), p).rsplit(":", 1)[1])
+                 for n, p in procs.items()}
+        nginx, url = run_nginx(str(tmp_path / "nginx"), ports)
         alice = eventually_ok(url + "/openqq/get_user_info?client=alice").json()
         bob = eventually_ok(url + "/openqq/get_user_info?client=bob").json()
         qqs = {w.data.account.qq for w in sandbox2.worlds}
@@ -121,10 +123,10 @@ def test_nginx_routes_client_to_its_instance(tmp_path, sandbox2):
                 for p in ("alice.log", "bob.log", "nginx/logs/error.log") if os.path.exists(tmp_path / p)}
         raise AssertionError(f"{e}\n{logs}") from None
     finally:
-        nginx.terminate()
-        for p in procs:
+        others = [] if nginx is None else [nginx]
+        for p in [*others, *procs.values()]:
             p.terminate()
-        for p in [nginx, *procs]:
+        for p in [*others, *procs.values()]:
             try:
                 p.wait(15)
             except subprocess.TimeoutExpired:

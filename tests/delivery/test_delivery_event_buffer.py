@@ -6,7 +6,7 @@ import threading
 import time
 
 from openqq_sync.delivery import EventBuffer
-from webkit import eventually
+from stacks import eventually
 
 
 def _join_all(threads, within):

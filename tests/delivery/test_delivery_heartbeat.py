@@ -12,7 +12,7 @@ import pytest
 from openqq_sync import signals
 from openqq_sync.delivery import Heartbeat
 from openqq_sync.delivery.heartbeat import own_api_target
-from webkit import Receiver, StubClient, eventually
+from stacks import Receiver, StubClient, eventually
 
 BASE = "http://remote.example:8080/poll"
 

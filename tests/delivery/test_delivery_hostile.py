@@ -14,7 +14,7 @@ import time
 import pytest
 
 from openqq_sync.delivery import Heartbeat, PostApiReporter
-from webkit import Receiver, StubClient, eventually
+from stacks import Receiver, StubClient, eventually
 
 CAP = 64 * 1024
 #: Loopback socket buffers (sender and receiver) hold a few MB the client never read.

@@ -12,7 +12,7 @@ import time
 from openqq_sync import signals
 from openqq_sync.delivery import Delivery
 from openqq_sync.model import Friend, Group, GroupMember, Message
-from webkit import Receiver, StubClient, config, eventually, json_answer
+from stacks import Receiver, StubClient, config, eventually, json_answer
 
 
 def _friend():

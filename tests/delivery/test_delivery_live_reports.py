@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from webkit import LiveStack, eventually
+from stacks import LiveStack, eventually
 
 
 @pytest.fixture(scope="module")

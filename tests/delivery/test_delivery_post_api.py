@@ -12,7 +12,7 @@ import time
 import pytest
 
 from openqq_sync.delivery import PostApiReporter
-from webkit import Receiver, eventually, json_answer
+from stacks import Receiver, eventually, json_answer
 
 FAST = (0.01, 0.05)
 

@@ -21,7 +21,7 @@ from typing import Iterator, List, Tuple
 
 import pytest
 
-from webkit import LiveStack, eventually
+from stacks import LiveStack, eventually
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), os.pardir, os.pardir))
 README = os.path.join(ROOT, "README.md")

@@ -1,14 +1,7 @@
 """Ecosystem fixtures: a demo-like stack whose QR code stays up until the test scans it."""
 
-import os
-import sys
-
 import pytest
-
-sys.path.insert(0, os.path.dirname(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir))
-
-from ecokit import ManualStack  # noqa: E402
+from ecokit import ManualStack
 
 
 @pytest.fixture(scope="module")

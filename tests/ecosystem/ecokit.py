@@ -1,17 +1,10 @@
-"""Helpers for the ecosystem tests: a stack that waits for a manual QR scan, free ports."""
+"""Helpers for the ecosystem tests: a stack that waits for a manual QR scan."""
 
 from __future__ import annotations
 
-import socket
 from typing import Any, Dict
 
-from webkit import LiveStack
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from stacks import LiveStack
 
 
 class ManualStack(LiveStack):

@@ -12,7 +12,7 @@ import pytest
 import requests
 from browser import Chromium, find_chromium
 
-from webkit import StubClient, stub_api
+from stacks import StubClient, stub_api
 
 CHROMIUM = find_chromium()
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (apt-get install chromium)")
@@ -122,7 +122,7 @@ def test_console_follows_a_restarted_server(tmp_path):
     """A restarted process numbers its events from 1 again: the console notices the new
     pid@starttime, starts its cursor over and shows the new process's events."""
     from openqq_sync.web import ApiServer, create_app
-    from webkit import config
+    from stacks import config
 
     def app_for(starttime: int):
         client = StubClient("init")

@@ -6,7 +6,7 @@ import re
 
 import requests
 
-from webkit import StubClient, stub_api
+from stacks import StubClient, stub_api
 
 FILES = {"/openqq/console/": "text/html; charset=utf-8",
          "/openqq/console/console.js": "text/javascript; charset=utf-8",

@@ -12,13 +12,12 @@ import sys
 
 import pytest
 import requests
-from ecokit import free_port
-from nginxkit import ROOT
 
+from helpers import eventually, logged_api_url
+from nginxkit import ROOT
 from openqq_sync import cli
 from openqq_sync.cli import build_parser
 from openqq_sync.config import Config
-from webkit import eventually
 
 UNIT = os.path.join(ROOT, "contrib", "systemd", "openqq.service")
 EXAMPLE = os.path.join(ROOT, "contrib", "openqq.example.ini")
@@ -78,14 +77,14 @@ def test_systemd_unit_runs_openqq_with_a_writable_home():
 
 
 def test_openqq_run_serves_with_the_example_config(sandbox, tmp_path):
-    port = free_port()
     cmd = [sys.executable, "-m", "openqq_sync.cli", "run", "--config", EXAMPLE, "--server", sandbox.url,
-           "--port", str(port), "--tmpdir", str(tmp_path), "--no-show-qrcode", "--qrcode-poll-interval", "0.05",
+           "--port", "0", "--tmpdir", str(tmp_path), "--no-show-qrcode", "--qrcode-poll-interval", "0.05",
            "--log-path", ""]
     log = open(tmp_path / "run.log", "wb")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=str(tmp_path))
     try:
-        url = f"http://127.0.0.1:{port}/openqq/get_client_info"
+        api = logged_api_url(lambda: (tmp_path / "run.log").read_text(encoding="utf-8", errors="replace"), proc)
+        url = f"{api}/openqq/get_client_info"
 
         def running():
             try:
@@ -97,7 +96,7 @@ def test_openqq_run_serves_with_the_example_config(sandbox, tmp_path):
         eventually(running, timeout=20, interval=0.05)
         info = requests.get(url, timeout=5).json()
         assert info["account"] == "default" and info["log_level"] == "info"
-        user = requests.get(f"http://127.0.0.1:{port}/openqq/get_user_info", timeout=5).json()
+        user = requests.get(f"{api}/openqq/get_user_info", timeout=5).json()
         assert user["uid"] == sandbox.world.snapshot()["account"]["uid"]
     finally:
         proc.send_signal(signal.SIGTERM)

@@ -3,19 +3,13 @@ of issue 7 work under its url_prefix too — document, QR route, console in a br
 
 from __future__ import annotations
 
-import os
-import sys
-
+import embed_blueprint
 import pytest
 import requests
 from browser import Chromium, find_chromium
-from nginxkit import ROOT
 
 from openqq_sync.config import Config
-from webkit import serve
-
-sys.path.insert(0, os.path.join(ROOT, "contrib", "examples"))
-import embed_blueprint  # noqa: E402
+from stacks import serve
 
 
 @pytest.fixture(params=[None, "t0ken"], ids=["open", "token"])

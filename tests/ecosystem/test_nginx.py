@@ -10,10 +10,10 @@ from typing import Any, Dict, List
 import pytest
 import requests
 from ecokit import ManualStack
-from nginxkit import SITE, Nginx, find_nginx
 
+from nginxkit import SITE, Nginx, find_nginx
 from openqq_sync.config import Config
-from webkit import Receiver, Request, eventually
+from stacks import Receiver, Request, eventually
 
 NGINX = find_nginx()
 pytestmark = pytest.mark.skipif(NGINX is None, reason="nginx not found (apt-get install nginx-light)")

@@ -10,7 +10,7 @@ from flask import Flask
 
 from openqq_sync.web import openqq_blueprint
 from openqq_sync.web.openapi import ERROR_CODES, document
-from webkit import StubClient, config, stub_api
+from stacks import StubClient, config, stub_api
 
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
 

@@ -6,7 +6,7 @@ import hashlib
 
 import requests
 
-from webkit import StubClient, stub_api
+from stacks import StubClient, stub_api
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -2,8 +2,7 @@ from __future__ import annotations
 
 import json
 import threading
-import time
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 import pytest
 import requests
@@ -71,15 +70,3 @@ def sandbox_ob():
     finally:
         srv.stop()
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _no_onebot_threads_left():
-    yield
-    deadline = time.monotonic() + 5
-    left: Optional[list] = None
-    while left is None or (left and time.monotonic() < deadline):
-        if left is not None:
-            time.sleep(0.02)
-        left = [t.name for t in threading.enumerate()
-                if t.name.startswith(("openqq-sandbox", "waitress")) and t.is_alive()]
-    assert not left, "threads outlived the test: %s" % left

@@ -1,5 +1,5 @@
 """Reliability fixtures: real Clients against real sandboxes over loopback, with signal
-recorders; the web area's helpers (``tests/webkit``) for receivers and the live stack.
+recorders; the web area's helpers (``tests/stacks.py``) for receivers and the live stack.
 
 Every long scenario of issue 6 is shortened through Config (request timeouts, backoff caps,
 retry windows); each test's docstring names the shortening.

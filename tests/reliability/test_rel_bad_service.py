@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from openqq_sync.client import Client
 from openqq_sync.client.poller import RELOGIN, STOP
-from webkit import DISCUSS, FRIEND, GROUP, ME, MEMBER, poll_loop, seeded_client
+from stacks import DISCUSS, FRIEND, GROUP, ME, MEMBER, poll_loop, seeded_client
 
 POLL = "http://d1.web2.qq.com/channel/poll2"
 LOGIN2 = "http://d1.web2.qq.com/channel/login2"

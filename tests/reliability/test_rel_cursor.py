@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import requests
 
-from webkit import StubClient, stub_api
+from stacks import StubClient, stub_api
 
 
 def _emit(app, *texts):

@@ -21,7 +21,7 @@ import time
 
 import pytest
 
-from webkit import LiveStack, Receiver, eventually
+from stacks import LiveStack, Receiver, eventually
 
 
 class Switchable:
@@ -118,7 +118,8 @@ def _cursor(live, since, want):
     return eventually(enough, timeout=15)
 
 
-@pytest.mark.parametrize("fault", ["down", "flaky", "slow", "never"])
+@pytest.mark.parametrize("fault", [pytest.param("down", marks=pytest.mark.restarts_module_threads),
+                                   "flaky", "slow", "never"])
 def test_reports_survive_a_receiver_fault_in_order(stack, fault):
     live, recv = stack, stack.recv
     start = live.delivery.buffer.last_seq

@@ -29,7 +29,7 @@ from openqq_sync import runner
 from openqq_sync.config import Config
 from openqq_sync.delivery import Heartbeat
 from openqq_sync.web import extra_routes
-from webkit import LiveStack, Receiver, eventually
+from stacks import LiveStack, Receiver, eventually
 
 TOKEN = "tok-3f9c2a7d1e5b"
 SECRET = "sec-8b1d4e6f2a9c"

@@ -14,7 +14,7 @@ import collections
 
 import pytest
 
-from webkit import LiveStack, eventually
+from stacks import LiveStack, eventually
 
 
 @pytest.fixture(scope="module")

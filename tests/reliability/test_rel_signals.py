@@ -17,20 +17,19 @@ import threading
 
 import requests
 
-from helpers import eventually, free_port
-from webkit import Receiver
+from helpers import eventually, logged_api_url
+from stacks import Receiver
 
 OPENQQ = os.path.join(os.path.dirname(sys.executable), "openqq")
 
 
 def _start(sandbox, tmp_path, post_api, state="running"):
-    port = free_port()
-    proc = subprocess.Popen([OPENQQ, "run", "--server", sandbox.url, "--port", str(port),
+    log = tmp_path / "run.log"
+    proc = subprocess.Popen([OPENQQ, "run", "--server", sandbox.url, "--port", "0",
                              "--tmpdir", str(tmp_path), "--send-interval", "0", "--account", "sig",
                              "--qrcode-poll-interval", "0.05", "--no-show-qrcode", "--no-show-message",
-                             "--post-api", post_api, "--log-level", "warning"],
+                             "--post-api", post_api, "--log-level", "info", "--log-path", str(log)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    url = f"http://127.0.0.1:{port}"
 
     def running():
         assert proc.poll() is None, proc.communicate()
@@ -39,6 +38,7 @@ def _start(sandbox, tmp_path, post_api, state="running"):
         except requests.RequestException:
             return False
     try:
+        url = logged_api_url(lambda: log.read_text(encoding="utf-8") if log.exists() else "", proc)
         eventually(running, timeout=30, interval=0.05)
     except BaseException:
         proc.kill()

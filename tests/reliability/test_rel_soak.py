@@ -21,7 +21,7 @@ import time
 import pytest
 import requests
 
-from webkit import LiveStack, eventually
+from stacks import LiveStack, eventually
 
 SECONDS = float(os.environ.get("OPENQQ_SOAK_SECONDS", "4"))
 MIN_TRAFFIC = 50  # sends and injected messages the run must reach to count
@@ -78,8 +78,7 @@ def test_fifty_threads_lose_nothing_and_report_everything_once(stack):
             content = f"soak 发 {n}-{i} 你好"
             if i % 2:
                 r = http.get(stack.url + "/openqq/send_friend_message",
-                             params={"uid": target["uid"], "content": content},
-                             timeout=30)
+                             params={"uid": target["uid"], "content": content}, timeout=30)
             else:
                 r = http.post(stack.url + "/openqq/send_group_message", json={"id": group["id"], "content": content},
                               timeout=30)

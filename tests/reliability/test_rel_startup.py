@@ -20,7 +20,7 @@ from typing import List
 
 import requests
 
-from helpers import eventually, free_port
+from helpers import eventually, free_port, logged_api_url
 
 OPENQQ = os.path.join(os.path.dirname(sys.executable), "openqq")
 RETRY = "server not reachable"
@@ -42,6 +42,10 @@ class _Lines:
                 self.lines.append(line.rstrip("\n"))
                 self._cond.notify_all()
 
+    def text(self) -> str:
+        with self._cond:
+            return "\n".join(self.lines)
+
     def count(self, text: str) -> int:
         with self._cond:
             return sum(text in line for line in self.lines)
@@ -54,8 +58,8 @@ class _Lines:
         self._thread.join(10)
 
 
-def _run(server: str, tmp_path, port: int) -> subprocess.Popen:
-    return subprocess.Popen([OPENQQ, "run", "--server", server, "--port", str(port),
+def _run(server: str, tmp_path) -> subprocess.Popen:
+    return subprocess.Popen([OPENQQ, "run", "--server", server, "--port", "0",
                              "--tmpdir", str(tmp_path), "--account", "early", "--send-interval", "0",
                              "--qrcode-poll-interval", "0.05", "--no-show-qrcode",
                              "--no-show-message", "--log-level", "info"],
@@ -71,15 +75,15 @@ def _state(url: str) -> str:
 
 
 def test_run_started_3_s_before_its_sandbox_logs_in_once_it_is_up(make_sandbox, tmp_path):
-    sandbox_port, api_port = free_port(), free_port()
+    sandbox_port = free_port()   # the sandbox comes up later on an address known now
     started = time.monotonic()
-    proc = _run(f"http://127.0.0.1:{sandbox_port}", tmp_path, api_port)
+    proc = _run(f"http://127.0.0.1:{sandbox_port}", tmp_path)
     err = _Lines(proc.stderr)
     try:
+        url = logged_api_url(err.text, proc)
         # Refused connections: it keeps trying (1 s, then 2 s) and the API already answers.
         assert err.wait_count(RETRY, 2, timeout=20), err.lines
         assert proc.poll() is None
-        url = f"http://127.0.0.1:{api_port}"
         assert _state(url) == "loading"
         assert requests.get(url + "/openqq/get_user_info", timeout=5).json()["code"] == 503
         time.sleep(max(0.0, 3.0 - (time.monotonic() - started)))   # the stated 3 s head start
@@ -100,7 +104,7 @@ def test_run_started_3_s_before_its_sandbox_logs_in_once_it_is_up(make_sandbox, 
 
 
 def test_a_server_name_that_does_not_resolve_keeps_retrying_and_sigterm_ends_it(tmp_path):
-    proc = _run("http://nonexistent.invalid:1", tmp_path, free_port())
+    proc = _run("http://nonexistent.invalid:1", tmp_path)
     err = _Lines(proc.stderr)
     try:
         assert err.wait_count(RETRY, 2, timeout=20), err.lines

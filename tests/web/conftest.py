@@ -1,13 +1,8 @@
-"""Web-area fixtures: the shared helpers in tests/webkit, and a live stack per module."""
-
-import os
-import sys
+"""Web-area fixtures: a live stack per module (``tests/stacks.py``)."""
 
 import pytest
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir))
-
-from webkit import LiveStack  # noqa: E402
+from stacks import LiveStack
 
 
 @pytest.fixture(scope="module")
@@ -18,14 +13,3 @@ def live(tmp_path_factory):
         yield stack
     finally:
         stack.close()
-
-
-@pytest.fixture(autouse=True)
-def _no_thread_outlives_its_test():
-    import threading
-
-    from webkit import leaked_threads
-
-    before = set(threading.enumerate())
-    yield
-    assert leaked_threads(before) == []

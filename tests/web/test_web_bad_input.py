@@ -11,7 +11,7 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from webkit import LiveStack
+from stacks import LiveStack
 
 ROUTES = ["get_user_info", "get_friend_info", "get_group_info", "get_group_basic_info",
           "get_discuss_info", "search_friend", "search_group", "send_friend_message",

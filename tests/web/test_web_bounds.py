@@ -18,7 +18,7 @@ from helpers import eventually
 from openqq_sync.serving import QuietLog
 from openqq_sync.web.app import create_app
 from openqq_sync.web.server import ApiServer
-from webkit import LiveStack, StubClient, config, json_answer
+from stacks import LiveStack, StubClient, config, json_answer
 
 THIRTY_DAYS = 30 * 24 * 3600
 

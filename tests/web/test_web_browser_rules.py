@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from openqq_sync import cli
-from webkit import StubClient, stub_api
+from stacks import StubClient, stub_api
 
 ROUTE = "/openqq/get_client_info"
 SEND = "/openqq/send_friend_message?uid=1&content=hi"

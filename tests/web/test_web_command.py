@@ -6,15 +6,15 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 
 import pytest
 import requests
 
+from helpers import logged_api_url
 from openqq_sync import cli
-from webkit import Receiver, eventually
+from stacks import Receiver, eventually
 
 OPENQQ = os.path.join(os.path.dirname(sys.executable), "openqq")
 
@@ -65,12 +65,6 @@ def test_open_api_on_a_public_address_is_refused(tmp_path):
     assert "--token" in r.stderr and "--allow-no-token" in r.stderr
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def run_process(sandbox, tmp_path):
     """Start ``openqq run`` against the sandbox; yields (process, api url, receiver)."""
@@ -78,14 +72,15 @@ def run_process(sandbox, tmp_path):
     recv = Receiver()
 
     def start(*extra):
-        port = _free_port()
-        proc = subprocess.Popen([OPENQQ, "run", "--server", sandbox.url, "--port", str(port),
+        log = tmp_path / f"run-{len(procs)}.log"
+        proc = subprocess.Popen([OPENQQ, "run", "--server", sandbox.url, "--port", "0",
                                  "--tmpdir", str(tmp_path), "--send-interval", "0",
                                  "--qrcode-poll-interval", "0.05", "--no-show-qrcode",
-                                 "--post-api", recv.url, "--log-level", "warning", *extra],
+                                 "--post-api", recv.url, "--log-level", "info", "--log-path", str(log),
+                                 *extra],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         procs.append(proc)
-        url = f"http://127.0.0.1:{port}"
+        url = logged_api_url(lambda: log.read_text(encoding="utf-8") if log.exists() else "", proc)
 
         def running():
             try:
@@ -140,8 +135,7 @@ def test_sigterm_stops_cleanly_and_post_stdout_prints_json_lines(run_process, tm
 def test_a_second_client_on_the_same_account_is_refused_quickly(run_process, tmp_path):
     start, _ = run_process
     proc, url = start()
-    port = _free_port()
-    second = subprocess.run([OPENQQ, "run", "--server", "http://127.0.0.1:9", "--port", str(port),
+    second = subprocess.run([OPENQQ, "run", "--server", "http://127.0.0.1:9", "--port", "0",
                              "--tmpdir", str(tmp_path), "--no-show-qrcode", "--log-level", "warning"],
                             capture_output=True, text=True, timeout=30)
     assert second.returncode == 1

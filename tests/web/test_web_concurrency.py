@@ -9,7 +9,7 @@ import time
 
 import requests
 
-from webkit import LiveStack, eventually
+from stacks import LiveStack, eventually
 
 THREADS = 50
 SECONDS = 4.0

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from openqq_sync.delivery import Heartbeat
-from webkit import LiveStack, eventually, json_answer
+from stacks import LiveStack, eventually, json_answer
 
 MESSAGE_KEYS = {"type", "class", "id", "sender_id", "receiver_id", "time", "content", "sender",
                 "sender_uid", "receiver", "receiver_uid", "post_type", "seq"}
@@ -203,7 +203,7 @@ def test_since_cursor_is_lossless_for_several_consumers(quiet):
 
 
 def test_poll_api_redirect_makes_a_send(quiet):
-    from webkit import Receiver
+    from stacks import Receiver
     live = quiet
     f = _friend(live)
     host, port = live.server.address

@@ -3,7 +3,7 @@ admin log (``time`` is in seconds, at least 60: the spec wins, protocol doc 18).
 
 from __future__ import annotations
 
-from webkit import eventually
+from stacks import eventually
 
 
 def _plain_members(group, me):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import requests
 
-from webkit import eventually
+from stacks import eventually
 
 SENT_OK = {"code": 0, "status": "发送成功", "info": "发送正常"}
 

@@ -12,7 +12,7 @@ import pytest
 import requests
 from flask import request
 
-from webkit import LiveStack, eventually
+from stacks import LiveStack, eventually
 
 
 def _friend(stack):

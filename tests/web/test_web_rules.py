@@ -8,7 +8,7 @@ import json
 import pytest
 import requests
 
-from webkit import StubClient, stub_api
+from stacks import StubClient, stub_api
 
 JSON_TYPE = "application/json;charset=UTF-8"
 
@@ -177,7 +177,7 @@ def test_relogin_is_get_only_and_asks_the_client(api):
     r = requests.get(url + "/openqq/relogin", timeout=5).json()
     assert r == {"code": 0, "account": "test",
                  "status": f"success, client({client.pid}) will relogin in 0.05 seconds"}
-    from webkit import eventually
+    from stacks import eventually
     eventually(lambda: client.relogins == 1)
 
 

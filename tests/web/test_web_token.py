@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from webkit import StubClient, stub_api
+from stacks import StubClient, stub_api
 
 AUTH_FAILURE = {"code": -6, "status": "auth failure"}
 

@@ -1,9 +1,11 @@
-"""Test helpers shared by tests/web, tests/delivery and tests/contrib (web area).
+"""Stacks and stand-ins the web, delivery, reliability, ecosystem and docs tests share.
 
 * :class:`Receiver` — a real HTTP server on loopback (port 0) that records POSTs and answers
   what the test tells it to (post_api receivers, poll_api servers).
 * :class:`StubClient` — a stand-in with a state and a real ContactStore, for the routes that
-  do not need a logged-in client.
+  do not need a logged-in client; it has every attribute of ``Client`` the API and delivery
+  read, so production code needs no fallback for it.
+* :class:`LiveStack` — sandbox + real Client + Delivery + API, all on loopback.
 * :func:`serve` — an ApiServer on port 0 around an app, stopped on exit.
 * ``eventually`` and ``leaked_threads``, re-exported from ``tests/helpers.py``.
 """
@@ -111,26 +113,33 @@ def json_answer(data: Any, status: int = 200) -> Answer:
 
 
 class StubClient:
-    """A client stand-in: a ``state``, a real ContactStore, and recorded control calls."""
+    """A client stand-in: a ``state`` (a name, like ``Client.state``), a real ContactStore,
+    and recorded control calls."""
 
     def __init__(self, state: str = "init", account: str = "test") -> None:
         self.state = state
         self.contacts = ContactStore()
         self.user = None
+        self.qrcode: Optional[bytes] = None
         self.pid = 4242
         self.starttime = int(time.time()) - 10
         self.stopped = threading.Event()
         self.relogins = 0
-        self.sent: List[Tuple[str, Any, str]] = []
 
     def stop(self, timeout: float = 5.0) -> None:
         self.state = "stop"
         self.stopped.set()
 
+    def describe(self) -> Dict[str, Any]:
+        return {"backend": "smartqq", "server": None}
+
     def request_relogin(self) -> None:
         self.relogins += 1
 
     def load_group_members(self, group: Any) -> None:
+        pass
+
+    def load_discuss_members(self, discuss: Any) -> None:
         pass
 
 

@@ -10,9 +10,9 @@ import subprocess
 import time
 from typing import List, Optional
 
-from ecokit import free_port
+from helpers import free_port
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir, os.pardir))
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir))
 SITE = os.path.join(ROOT, "contrib", "nginx", "openqq.conf")
 TEMP_MODULES = ("fastcgi", "uwsgi", "scgi")
 
