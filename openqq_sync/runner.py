@@ -39,8 +39,13 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def url_option_refusal(config: Config) -> Optional[str]:
-    """Why ``--post-api`` or ``--poll-api`` is refused (not an http:// or https:// URL), or None."""
+def serve_refusal(config: Config, *, api: str, risk: str, allow: str) -> Optional[str]:
+    """Why ``config`` may not be served, or None: a non-loopback host without a token (the
+    message names the ``api``, the ``risk`` and what ``--allow-no-token`` does), or a
+    ``--post-api``/``--poll-api`` that is not an http:// or https:// URL."""
+    if not is_loopback(config.host) and not config.token and not config.allow_no_token:
+        return (f"openqq: refusing to serve the {api} on {config.host} without a token: anyone who "
+                f"can reach it could {risk}. Set --token TOKEN (or OPENQQ_TOKEN), or pass --allow-no-token{allow}.")
     for name, url in (("post_api", config.post_api), ("poll_api", config.poll_api)):
         parts = urllib.parse.urlsplit(url or "")
         if url and (parts.scheme not in ("http", "https") or not parts.hostname):
@@ -145,12 +150,7 @@ def serve(config: Config, *, _installed: Optional[Callable[[Any], None]] = None)
 
     Call from the main thread (signal handlers are installed).
     """
-    if not is_loopback(config.host) and not config.token and not config.allow_no_token:
-        print(f"openqq: refusing to serve the API on {config.host} without a token: anyone who "
-              f"can reach it could send messages as you. Set --token TOKEN (or OPENQQ_TOKEN), "
-              f"or pass --allow-no-token to accept an open API.", file=sys.stderr)
-        return 2
-    refusal = url_option_refusal(config)
+    refusal = serve_refusal(config, api="API", risk="send messages as you", allow=" to accept an open API")
     if refusal:
         print(refusal, file=sys.stderr)
         return 2

@@ -143,19 +143,14 @@ def controller_command(args: argparse.Namespace) -> int:
 def serve(config: Config, *, max_clients: int = 100, defaults: Optional[Dict[str, str]] = None,
           _installed: Any = None) -> int:  # test shim: called with the server once it listens
     """Run the controller until SIGTERM/SIGINT; call from the main thread."""
-    from ..runner import is_loopback, url_option_refusal
+    from ..runner import serve_refusal
     from ..web import ApiServer
     from .app import create_controller_app
     from .heartbeat import ControllerHeartbeat
     from .state import Files
     from .supervisor import Supervisor
 
-    if not is_loopback(config.host) and not config.token and not config.allow_no_token:
-        print(f"openqq: refusing to serve the Controller API on {config.host} without a token: anyone who "
-              f"can reach it could start clients and send messages. Set --token TOKEN (or OPENQQ_TOKEN), "
-              f"or pass --allow-no-token.", file=sys.stderr)
-        return 2
-    refusal = url_option_refusal(config)
+    refusal = serve_refusal(config, api="Controller API", risk="start clients and send messages", allow="")
     if refusal:
         print(refusal, file=sys.stderr)
         return 2
