@@ -2,8 +2,10 @@
 
 Only waitress's public surface is used: ``waitress.create_server`` with its documented
 adjustments (our own bound socket through ``sockets``, our own ``map``), the server's
-``run()`` and ``close()``, and its ``task_dispatcher.shutdown()``, which waitress's own
-multi-socket ``close()`` calls. waitress cannot be stopped from another thread by itself
+``run()`` and ``close()``, its ``task_dispatcher.shutdown()``, which waitress's own
+multi-socket ``close()`` calls, and its ``trigger.pull_trigger(thunk)`` to run the close on
+the loop thread and wake it (neither is documented, neither has a leading underscore; waitress
+is capped below 4 and the server tests fail if either moves). waitress cannot be stopped from another thread by itself
 (Pylons/waitress #343): :meth:`WsgiServer.stop` ends the worker threads, closes the listener,
 and shuts the open connections down, so that the loop thread sees each one end, closes it and
 returns with nothing left to serve.
@@ -111,11 +113,12 @@ class WsgiServer:
         sock = bind(host, port)
         self._map: Dict[int, Any] = {}
         try:
-            # poll(), not select(): hundreds of held long-polls pass select()'s fd limit. A
-            # short poll timeout: closing its sockets from another thread does not wake it.
+            # poll(), not select(): hundreds of held long-polls pass select()'s fd limit.
+            # The loop timeout is whole seconds (waitress parses it as an int: 0.1 made it 0,
+            # a busy loop); close() wakes the loop through the server's trigger instead.
             # types-waitress declares create_server only in waitress.server, which waitress re-exports.
             self._server = waitress.create_server(app, map=self._map, sockets=[sock],  # type: ignore[attr-defined]
-                                                  asyncore_use_poll=True, asyncore_loop_timeout=0.1,
+                                                  asyncore_use_poll=True, asyncore_loop_timeout=1,
                                                   **adjustments)
         except BaseException:
             sock.close()
@@ -165,13 +168,26 @@ class WsgiServer:
             if self._closed:
                 return
             self._closed = True
-        # Workers first: one finishing later would wake the loop through the pipe close() shuts.
+            serving = self._serving and not self._done.is_set()
+        # Workers first: one finishing later would wake the loop through the trigger close() shuts.
         self._server.task_dispatcher.shutdown(cancel_pending=True, timeout=timeout)
-        self._server.close()
+        if serving:
+            # The listener and the trigger are closed on the loop thread, which this also wakes.
+            try:
+                self._server.trigger.pull_trigger(self._server.close)
+            except OSError:   # the loop already closed the trigger: it is ending
+                pass
+        else:
+            self._server.close()
+        self._shut_connections()
+
+    def _shut_connections(self) -> None:
         for dispatcher in list(self._map.values()):
+            if getattr(dispatcher, "accepting", False):
+                continue      # the listener: closed on the loop thread
             # shutdown, not close: the loop thread owns the sockets and closes each on its end.
             sock = getattr(dispatcher, "socket", None)
-            if sock is not None:
+            if isinstance(sock, socket.socket):   # not the trigger's pipe
                 try:
                     sock.shutdown(socket.SHUT_RDWR)
                 except OSError:   # already closed or never connected
@@ -193,7 +209,9 @@ class WsgiServer:
                 log.warning("%s still running after stop", self.name)
                 return
             # A request the loop read while close() ran is queued for workers that are gone:
-            # cancelling it marks its connection to close, so the loop can end.
+            # cancelling it marks its connection to close; a connection accepted meanwhile
+            # is shut like the others, so the loop can end.
             self._server.task_dispatcher.shutdown(cancel_pending=True, timeout=0)
+            self._shut_connections()
         if thread is not None:
             thread.join(timeout)
