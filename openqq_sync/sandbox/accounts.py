@@ -177,6 +177,8 @@ class MultiSandbox:
     Other parameters: see ``SandboxServer``; ``chatter`` is per account.
     """
 
+    onebot: None = None   # many accounts are served over SmartQQ only
+
     def __init__(self, count: int, world: str = "small", seed: int = 1, host: str = "127.0.0.1",
                  port: int = 0, *, auto_scan: Optional[float] = 1.0, auto_confirm: Optional[float] = 1.0,
                  qrcode_ttl: float = 120.0, poll_hold: float = 25.0, chatter: float = 0.0,

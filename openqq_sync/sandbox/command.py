@@ -90,6 +90,10 @@ def build_server(args: argparse.Namespace) -> Any:
     from .server import SandboxServer
 
     if getattr(args, "accounts", 1) != 1:
+        if args.onebot_port is not None or args.onebot_http_port is not None or args.onebot_reverse_ws \
+                or args.onebot_post:
+            raise SystemExit("openqq sandbox: --accounts serves SmartQQ only; the --onebot-* options "
+                             "need a single account")
         from .accounts import MultiSandbox
         return MultiSandbox(args.accounts, world=args.world, seed=args.seed, host=args.host, port=args.port,
                             auto_scan=None if args.manual_scan else args.auto_scan,

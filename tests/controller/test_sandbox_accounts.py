@@ -3,6 +3,12 @@ account not logged in (or the reserved one), later requests by their cookies."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
 import requests
 
 from openqq_sync.cli import build_parser
@@ -50,3 +56,28 @@ def test_sandbox_command_builds_many_accounts():
     assert isinstance(srv, MultiSandbox) and len(srv.worlds) == 4
     single = build_server(build_parser().parse_args(["sandbox", "--port", "0"]))
     assert not isinstance(single, MultiSandbox)
+
+
+def test_openqq_sandbox_accounts_serves_until_sigterm():
+    # The command itself, as the controller's users start it (an in-process build missed a crash).
+    exe = os.path.join(os.path.dirname(sys.executable), "openqq")
+    proc = subprocess.Popen([exe, "sandbox", "--accounts", "2", "--port", "0", "--log-level", "warning"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        assert first.startswith("SmartQQ sandbox on http://127.0.0.1:"), first
+        url = first.split()[3]
+        assert len(requests.get(url + "/sandbox/accounts", timeout=5).json()["accounts"]) == 2
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 0 and "Traceback" not in err, err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
+def test_openqq_sandbox_refuses_accounts_with_onebot():
+    with pytest.raises(SystemExit, match="SmartQQ only"):
+        build_server(build_parser().parse_args(["sandbox", "--accounts", "2", "--onebot-port", "0"]))
