@@ -188,19 +188,25 @@ class User(Contact):
     KNOWN = ("id", "uid", "name", "face", "state", "client_type", "signature", "sex")
 
 
-class Friend(Contact):
-    """A friend; displayname is the markname if set, else the name (10.1)."""
+class _Marknamed(Contact):
+    """displayname is the markname if set, else the name (10.1): friends and groups."""
 
     __slots__ = ()
-    KIND = "friend"
-    KNOWN = ("id", "uid", "name", "markname", "category", "face", "state", "client_type",
-             "is_vip", "vip_level", "flag")
 
     @property
     def displayname(self) -> Optional[str]:
         markname = self._data.get("markname")
         name: Optional[str] = markname if markname is not None else self._data.get("name")
         return name
+
+
+class Friend(_Marknamed):
+    """A friend; displayname is the markname if set, else the name (10.1)."""
+
+    __slots__ = ()
+    KIND = "friend"
+    KNOWN = ("id", "uid", "name", "markname", "category", "face", "state", "client_type",
+             "is_vip", "vip_level", "flag")
 
 
 class _MemberList(Contact):
@@ -264,7 +270,7 @@ def _key(value: Any) -> Any:
     return _as_text(value) if value is not None else ""
 
 
-class Group(_MemberList, Contact):
+class Group(_MemberList, _Marknamed):
     """A group (protocol doc 6.3, 6.4, 10.4); displayname is markname else name."""
 
     __slots__ = ("_members",)
@@ -272,11 +278,6 @@ class Group(_MemberList, Contact):
     KNOWN = ("id", "uid", "code", "name", "markname", "role", "owner_id", "owner_uid",
              "memo", "createtime", "level")
 
-    @property
-    def displayname(self) -> Optional[str]:
-        markname = self._data.get("markname")
-        name: Optional[str] = markname if markname is not None else self._data.get("name")
-        return name
 
 
 class GroupMember(Contact):

@@ -16,28 +16,13 @@ import errno
 import json
 import logging
 import os
-import tempfile
 from typing import Any, Dict, Optional
+
+from ..client.files import write_private
 
 log = logging.getLogger(__name__)
 
 LOG_ROTATE_BYTES = 10 * 1024 * 1024
-
-
-def write_private(path: str, data: bytes) -> None:
-    """Replace ``path`` atomically with ``data``, mode 0600."""
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=os.path.dirname(os.path.abspath(path)))
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def pid_alive(pid: int) -> bool:
