@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import math
 import random
 import secrets
 import threading
@@ -96,6 +97,18 @@ class Fault:
     remaining: int = 1
 
 
+
+def finite(name: str, value: Any, low: float, high: float) -> float:
+    """``value`` as a float within ``[low, high]``; NaN and infinities (which JSON bodies can
+    carry as ``NaN``/``Infinity``) are refused like any value out of range.
+
+    :raises ValueError: not a number, or out of range.
+    """
+    number = float(value)
+    if not math.isfinite(number) or not low <= number <= high:
+        raise ValueError(f"{name} must be a number from {low:g} to {high:g}, not {value!r}")
+    return number
+
 class SandboxWorld(MutationsMixin):
     """The world and its state. Thread-safe.
 
@@ -173,9 +186,7 @@ class SandboxWorld(MutationsMixin):
 
     def set_chatter(self, rate: float) -> Dict[str, Any]:
         """Contacts send ``rate`` messages per minute to the account (0 = quiet). Thread-safe."""
-        rate = float(rate)
-        if rate < 0:
-            raise ValueError("rate must be >= 0")
+        rate = finite("rate", rate, 0, 60000)
         self.chatter_rate = rate
         self.chatter_changed.set()
         return {"chatter": rate}
@@ -595,7 +606,7 @@ class SandboxWorld(MutationsMixin):
         if int(count) < 1:
             raise ValueError("count must be >= 1")
         f = Fault(retcode=None if retcode is None else int(retcode), status=None if status is None else int(status),
-                  hang=None if hang is None else float(hang), remaining=int(count))
+                  hang=None if hang is None else finite("hang", hang, 0, 3600), remaining=int(count))
         with self._lock:
             self._faults.setdefault(endpoint, collections.deque()).append(f)
         return {"endpoint": endpoint, "count": f.remaining, "retcode": f.retcode, "status": f.status, "hang": f.hang}
@@ -632,12 +643,13 @@ class SandboxWorld(MutationsMixin):
 
     def set_delay(self, endpoint: str, ms: float) -> Dict[str, Any]:
         """Delay every answer of ``endpoint`` (or ``*``) by ``ms`` milliseconds; 0 removes."""
+        delay = finite("ms", ms, 0, 3_600_000)
         with self._lock:
-            if float(ms) <= 0:
+            if delay <= 0:
                 self._delays.pop(endpoint, None)
             else:
-                self._delays[endpoint] = float(ms)
-        return {"endpoint": endpoint, "ms": float(ms)}
+                self._delays[endpoint] = delay
+        return {"endpoint": endpoint, "ms": delay}
 
     def delay_for(self, endpoint: str) -> float:
         with self._lock:

@@ -6,6 +6,7 @@ import json
 import threading
 import time
 
+import pytest
 import requests
 
 from helpers import eventually
@@ -213,3 +214,16 @@ def test_echo_sends_when_enabled(sandbox, walker):
     v = walker.poll().json()["result"][0]["value"]
     assert v["send_uin"] == walker.uin and v["from_uin"] == g["id"]
     assert v["content"][0][0] == "font" and v["content"][1:] == ["自己发的 ", ["face", 14]]
+
+
+@pytest.mark.parametrize("verb, body", [
+    ("chatter", '{"rate": Infinity}'), ("chatter", '{"rate": NaN}'), ("chatter", '{"rate": -1}'),
+    ("delay", '{"endpoint": "poll2", "ms": Infinity}'),
+    ("fault", '{"endpoint": "poll2", "hang": NaN}'),
+])
+def test_non_finite_or_out_of_range_numbers_are_refused(sandbox, verb, body):
+    # Python's JSON reader takes NaN and Infinity: a flood of chatter or a hang for ever.
+    r = requests.post(sandbox.url + "/sandbox/" + verb, data=body, headers={"Content-Type": "application/json"},
+                      timeout=5)
+    assert r.status_code == 400 and "must be a number" in r.json()["error"]
+    assert sandbox.world.chatter_rate == 0

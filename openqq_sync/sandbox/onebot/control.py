@@ -13,6 +13,7 @@ from flask import Blueprint, Response
 
 from .._wire import answer, world
 from ..control import _body, _call, _Error, add_error_handlers
+from ..world import finite
 from .actions import ActionError
 from .face import OneBotFace
 
@@ -48,7 +49,7 @@ _VERBS: Dict[str, Callable[..., Any]] = {
     "offline": lambda message="你的帐号当前登录已失效，请重新登录": _face().set_online(False, str(message)),
     "online": lambda: _face().set_online(True),
     "send_timeout": lambda count=1: _face().add_send_timeouts(int(count)),
-    "slow": lambda ms, action="*": _face().set_slow(float(ms), str(action)),
+    "slow": lambda ms, action="*": _face().set_slow(finite("ms", ms, 0, 3_600_000), str(action)),
     "recall": _recall,
 }
 
