@@ -1,4 +1,5 @@
-"""Fixtures of the protocol tests: a tiny loopback HTTP server that answers any Host."""
+"""Fixtures of the protocol tests: ``responses`` mocks, a plain Transport, and a tiny loopback
+HTTP server that answers any Host."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable, Dict, List, Optional, Tuple
 
 import pytest
+import responses
 
 from openqq_sync.backends.smartqq.transport import Transport
 from openqq_sync.config import Config
@@ -64,6 +66,19 @@ def _handler(server: LoopbackServer):
         do_GET = do_POST = _serve
 
     return Handler
+
+
+@pytest.fixture
+def rsps():
+    """Every request mocked; each registered answer must be asked for."""
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as r:
+        yield r
+
+
+@pytest.fixture
+def t(tmp_path):
+    """A Transport with the default Config (tmpdir in the test's own directory)."""
+    return Transport(Config(tmpdir=str(tmp_path)))
 
 
 @pytest.fixture

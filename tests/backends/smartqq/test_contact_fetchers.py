@@ -6,7 +6,6 @@ import json
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import responses
 from responses import matchers
 
 from openqq_sync.backends.smartqq import contacts, ext
@@ -19,12 +18,6 @@ from openqq_sync.errors import LoginExpired, ProtocolError
 CREDS = Credentials(uid=2890374383, ptwebqq="a1b2c3d4e5f6", vfwebqq="VF", psessionid="PS")
 S = "https://s.web2.qq.com/api/"
 D = "http://d1.web2.qq.com/channel/"
-
-
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as r:
-        yield r
 
 
 @pytest.fixture

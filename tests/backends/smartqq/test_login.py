@@ -7,7 +7,6 @@ import json
 from urllib.parse import parse_qs
 
 import pytest
-import responses
 from responses import matchers
 
 from openqq_sync.backends.smartqq.hashes import hash33, time33
@@ -18,12 +17,6 @@ from openqq_sync.errors import AccountMismatch, LoginExpired, ProtocolError, Tra
 
 XLOGIN = "https://xui.ptlogin2.qq.com/cgi-bin/xlogin"
 QRLOGIN = "https://ssl.ptlogin2.qq.com/ptqrlogin"
-
-
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as r:
-        yield r
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from urllib.parse import parse_qs
 
 import pytest
 import requests
-import responses
 
 from openqq_sync.backends.smartqq.login import Credentials
 from openqq_sync.backends.smartqq.poll import PollResult, parse_item, poll
@@ -24,17 +23,6 @@ from openqq_sync.errors import (
 URL = "http://d1.web2.qq.com/channel/poll2"
 CREDS = Credentials(uid=1, ptwebqq="PTW", vfwebqq="VF", psessionid="PS")
 FONT = ["font", {"size": 10, "color": "000000", "style": [0, 0, 0], "name": "微软雅黑"}]
-
-
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as r:
-        yield r
-
-
-@pytest.fixture
-def t(tmp_path):
-    return Transport(Config(tmpdir=str(tmp_path)))
 
 
 def answer(rsps, body=None, **kw):

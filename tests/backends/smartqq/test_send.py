@@ -7,7 +7,6 @@ from urllib.parse import parse_qs
 
 import pytest
 import requests
-import responses
 from responses import matchers
 
 from openqq_sync.backends.smartqq.codec import face_parse
@@ -19,17 +18,6 @@ from openqq_sync.config import Config
 CREDS = Credentials(uid=1, ptwebqq="PTW", vfwebqq="VF", psessionid="PS")
 D = "http://d1.web2.qq.com/channel/"
 FONT = ["font", {"name": "宋体", "size": 10, "style": [0, 0, 0], "color": "000000"}]
-
-
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as r:
-        yield r
-
-
-@pytest.fixture
-def t(tmp_path):
-    return Transport(Config(tmpdir=str(tmp_path)))
 
 
 def r_of(call):
