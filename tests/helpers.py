@@ -20,6 +20,8 @@ import threading
 import time
 from typing import Any, Callable, List, Set, Tuple
 
+import requests
+
 #: Our threads: the package's (clients, sandboxes, API servers, delivery, waitress workers)
 #: and the tests' own (receivers, pollers, emitters: named ``test-*``).
 OUR_THREADS = ("openqq-", "waitress", "test-")
@@ -60,6 +62,19 @@ def logged_api_url(read_log: Callable[[], str], proc: "subprocess.Popen[Any]",
         assert proc.poll() is None, f"openqq run exited with {proc.returncode}: {read_log()}"
         return None
     return str(eventually(listening, timeout, interval=0.05))
+
+
+def wait_running(proc: "subprocess.Popen[Any]", url: str, timeout: float = 30.0) -> None:
+    """Wait until the ``openqq`` process ``proc`` serving ``url`` says ``running``;
+    AssertionError (with its output) if it exits first or ``timeout`` passes."""
+    def running() -> bool:
+        try:
+            state: str = requests.get(url + "/openqq/get_client_info", timeout=2).json()["state"]
+            return state == "running"
+        except requests.RequestException:
+            assert proc.poll() is None, proc.communicate()
+            return False
+    eventually(running, timeout=timeout, interval=0.05)
 
 
 def leaked_threads(before: Set[threading.Thread], grace: float = 3.0,

@@ -13,7 +13,7 @@ import pytest
 import requests
 from onebot_stack import start_sandbox
 
-from helpers import eventually, free_port
+from helpers import eventually, free_port, wait_running
 from openqq_sync import cli
 from stacks import Receiver
 
@@ -51,16 +51,6 @@ def test_bad_onebot_options_are_refused_clearly(argv, error):
         _parse(argv)
 
 
-def _wait_running(proc, url):
-    def running():
-        try:
-            return requests.get(url + "/openqq/get_client_info", timeout=2).json()["state"] == "running"
-        except requests.RequestException:
-            assert proc.poll() is None, proc.communicate()
-            return False
-    eventually(running, timeout=30, interval=0.05)
-
-
 def test_openqq_run_with_the_onebot_backend(tmp_path):
     sandbox = start_sandbox(onebot_token="s3cret")
     recv = Receiver()
@@ -72,7 +62,7 @@ def test_openqq_run_with_the_onebot_backend(tmp_path):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         url = f"http://127.0.0.1:{port}"
-        _wait_running(proc, url)
+        wait_running(proc, url)
         info = requests.get(url + "/openqq/get_client_info", timeout=5).json()
         assert (info["backend"], info["server"]) == ("onebot", f"ws://127.0.0.1:{sandbox.onebot.port}")
         assert "s3cret" not in json.dumps(info)
@@ -101,7 +91,7 @@ def test_openqq_demo_with_the_onebot_backend(tmp_path):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         url = f"http://127.0.0.1:{port}"
-        _wait_running(proc, url)
+        wait_running(proc, url)
         info = requests.get(url + "/openqq/get_client_info", timeout=5).json()
         assert info["backend"] == "onebot" and info["server"].startswith("ws://127.0.0.1:")
         assert len(requests.get(url + "/openqq/get_friend_info", timeout=5).json()) == 20

@@ -12,7 +12,7 @@ import sys
 import pytest
 import requests
 
-from helpers import logged_api_url
+from helpers import logged_api_url, wait_running
 from openqq_sync import cli
 from stacks import Receiver, eventually
 
@@ -81,14 +81,7 @@ def run_process(sandbox, tmp_path):
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         procs.append(proc)
         url = logged_api_url(lambda: log.read_text(encoding="utf-8") if log.exists() else "", proc)
-
-        def running():
-            try:
-                return requests.get(url + "/openqq/get_client_info", timeout=2).json()["state"] == "running"
-            except requests.RequestException:
-                assert proc.poll() is None, proc.communicate()
-                return False
-        eventually(running, timeout=30, interval=0.05)
+        wait_running(proc, url)
         return proc, url
 
     yield start, recv
