@@ -175,7 +175,47 @@ def stub_api(client: Optional[StubClient] = None, **cfg: Any) -> Iterator[Tuple[
         app.extensions["openqq_sync"].delivery.stop(0.5)
 
 
-class LiveStack:
+class ApiStack:
+    """A real Client for ``config``, its Delivery and the API on waitress (port 0); the
+    subclasses add a sandbox (SmartQQ or OneBot) and a post_api receiver."""
+
+    sandbox: Any
+    receiver: Optional["Receiver"]
+
+    def _serve(self, config: Config, wait_state: Optional[str]) -> None:
+        from openqq_sync.client import Client
+        from openqq_sync.delivery import Delivery
+
+        self.config = config
+        self.client = Client(self.config)
+        self.delivery = Delivery(self.client, self.config).start()
+        self.stopped = threading.Event()
+        self.app = create_app(self.client, self.config, delivery=self.delivery,
+                              on_stop=self.stopped.set, _stop_delay=0.05)
+        self.server = ApiServer(self.app, host="127.0.0.1", port=0, threads=self.config.threads,
+                                name="test-openqq-http").start()
+        self.url = self.server.url
+        self.client.start()
+        if wait_state is not None and not self.client.wait_for_state(wait_state, 20):
+            self.close()
+            raise AssertionError(f"client did not reach {wait_state}: {self.client.state}")
+
+    def posts(self, post_type: Optional[str] = None, event: Optional[str] = None) -> List[Any]:
+        assert self.receiver is not None
+        return [b for b in self.receiver.bodies()
+                if (post_type is None or b.get("post_type") == post_type)
+                and (event is None or b.get("event") == event)]
+
+    def close(self) -> None:
+        self.client.stop()
+        self.delivery.stop(1.0)
+        self.server.stop()
+        if self.receiver is not None:
+            self.receiver.close()
+        self.sandbox.stop()
+
+
+class LiveStack(ApiStack):
     """Sandbox + real Client + Delivery + the API on waitress, all on loopback port 0.
 
     ``held_polls()`` counts check_event requests waiting in the API (each on a worker thread).
@@ -186,8 +226,6 @@ class LiveStack:
 
     def __init__(self, tmpdir: str, *, receiver: bool = True, sandbox_kw: Optional[Dict[str, Any]] = None,
                  wait_state: str = "running", **cfg: Any) -> None:
-        from openqq_sync.client import Client
-        from openqq_sync.delivery import Delivery
         from openqq_sync.sandbox import SandboxServer
 
         kw = dict(world="small", seed=1, host="127.0.0.1", port=0, auto_scan=0.05,
@@ -202,19 +240,7 @@ class LiveStack:
         if self.receiver is not None:
             base["post_api"] = self.receiver.url
         base.update(cfg)
-        self.config = Config(**base)
-        self.client = Client(self.config)
-        self.delivery = Delivery(self.client, self.config).start()
-        self.stopped = threading.Event()
-        self.app = create_app(self.client, self.config, delivery=self.delivery,
-                              on_stop=self.stopped.set, _stop_delay=0.05)
-        self.server = ApiServer(self.app, host="127.0.0.1", port=0, threads=self.config.threads,
-                                name="test-openqq-http").start()
-        self.url = self.server.url
-        self.client.start()
-        if not self.client.wait_for_state(wait_state, 20):
-            self.close()
-            raise AssertionError(f"client did not reach {wait_state}: {self.client.state}")
+        self._serve(Config(**base), wait_state)
         self.world = self.sandbox.world.snapshot()
 
     # --- world lookups (ids are this login's) ------------------------------------------
@@ -235,19 +261,6 @@ class LiveStack:
     def held_polls(self) -> int:
         return self.delivery.buffer.waiters
 
-    def posts(self, post_type: Optional[str] = None, event: Optional[str] = None) -> List[Any]:
-        assert self.receiver is not None
-        return [b for b in self.receiver.bodies()
-                if (post_type is None or b.get("post_type") == post_type)
-                and (event is None or b.get("event") == event)]
-
-    def close(self) -> None:
-        self.client.stop()
-        self.delivery.stop(1.0)
-        self.server.stop()
-        if self.receiver is not None:
-            self.receiver.close()
-        self.sandbox.stop()
 
 
 #: Ids of the seeded unit client's contacts (no sandbox: the store is filled by hand).

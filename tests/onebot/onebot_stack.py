@@ -4,17 +4,13 @@ Delivery, the API on waitress and a post_api receiver, all on loopback port 0.""
 from __future__ import annotations
 
 import json
-import threading
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Optional
 
 import requests
 
-from openqq_sync.client import Client
 from openqq_sync.config import Config
-from openqq_sync.delivery import Delivery
 from openqq_sync.sandbox import SandboxServer
-from openqq_sync.web import ApiServer, create_app
-from stacks import Receiver
+from stacks import ApiStack, Receiver
 
 
 def start_sandbox(onebot_port: int = 0, **kw: Any) -> SandboxServer:
@@ -24,7 +20,7 @@ def start_sandbox(onebot_port: int = 0, **kw: Any) -> SandboxServer:
                          onebot_port=onebot_port, **kw).start()
 
 
-class OneBotStack:
+class OneBotStack(ApiStack):
     """``stack.api(path, **params)`` calls the Openqq API; ``stack.control(verb, **body)``
     the sandbox; ``stack.posts(...)`` what post_api received."""
 
@@ -45,19 +41,7 @@ class OneBotStack:
                              "group_property_change", "friend_property_change"],
             show_message=False)
         base.update(cfg)
-        self.config = Config(**base)
-        self.client = Client(self.config)
-        self.delivery = Delivery(self.client, self.config).start()
-        self.stopped = threading.Event()
-        self.app = create_app(self.client, self.config, delivery=self.delivery,
-                              on_stop=self.stopped.set, _stop_delay=0.05)
-        self.server = ApiServer(self.app, host="127.0.0.1", port=0, threads=self.config.threads,
-                                name="test-openqq-http").start()
-        self.url = self.server.url
-        self.client.start()
-        if wait_state is not None and not self.client.wait_for_state(wait_state, 20):
-            self.close()
-            raise AssertionError(f"client did not reach {wait_state}: {self.client.state}")
+        self._serve(Config(**base), wait_state)
         self.world = self.sandbox.world.snapshot()
 
     # -- the API and the sandbox ---------------------------------------------------------
@@ -77,11 +61,6 @@ class OneBotStack:
         return r.json()
 
     # -- what was reported ------------------------------------------------------------------
-    def posts(self, post_type: Optional[str] = None, event: Optional[str] = None) -> List[Any]:
-        return [b for b in self.receiver.bodies()
-                if (post_type is None or b.get("post_type") == post_type)
-                and (event is None or b.get("event") == event)]
-
     def wait_post(self, pred: Any, timeout: float = 10.0) -> Any:
         found = self.receiver.wait_for(lambda reqs: any(pred(r.json()) for r in reqs), timeout)
         return next(r.json() for r in found if pred(r.json()))
@@ -89,10 +68,3 @@ class OneBotStack:
     # -- world lookups ----------------------------------------------------------------------
     def group(self, role: str) -> Dict[str, Any]:
         return next(g for g in self.world["groups"] if g["role"] == role)
-
-    def close(self) -> None:
-        self.client.stop()
-        self.delivery.stop(1.0)
-        self.server.stop()
-        self.receiver.close()
-        self.sandbox.stop()
