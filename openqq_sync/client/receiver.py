@@ -179,30 +179,25 @@ class Receiver:
                 receiver, _ = self._friend(item.get("receiver_id"))
             else:
                 sender, unknown = self._friend(item.get("sender_id"))
-        elif kind == "group_message":
-            group = self._owner("group", item.get("group_id"))
-            if group is None:
-                log.info("dropping a group message for unknown group %s", item.get("group_id"))
+        elif kind in ("group_message", "discuss_message"):
+            owner_kind = "group" if kind == "group_message" else "discuss"
+            owner_id = item.get(owner_kind + "_id")
+            owner = self._owner(owner_kind, owner_id)
+            if owner is None:
+                what = "group" if owner_kind == "group" else "discussion"
+                log.info("dropping a %s message for unknown %s %s", what, what, owner_id)
                 return None
-            fields["group_id"] = item.get("group_id")
+            fields[owner_kind + "_id"] = owner_id
             if own:
-                sender = group.member(item.get("sender_id")) or user
+                sender = owner.member(item.get("sender_id")) or user
                 receiver = None
             else:
-                sender, unknown = self._member(group, item.get("sender_id"))
-                receiver = group.member(item.get("receiver_id")) or user
-        elif kind == "discuss_message":
-            discuss = self._owner("discuss", item.get("discuss_id"))
-            if discuss is None:
-                log.info("dropping a discussion message for unknown discussion %s", item.get("discuss_id"))
-                return None
-            fields["discuss_id"] = item.get("discuss_id")
-            if own:
-                sender = discuss.member(item.get("sender_id")) or user
-                receiver = None
+                sender, unknown = self._member(owner, item.get("sender_id"))
+                receiver = owner.member(item.get("receiver_id")) or user
+            if owner_kind == "group":
+                group = owner
             else:
-                sender, unknown = self._member(discuss, item.get("sender_id"))
-                receiver = discuss.member(item.get("receiver_id")) or user
+                discuss = owner
         else:  # sess_message
             via = item.get("via")
             fields["via"] = via
