@@ -53,6 +53,32 @@ def _latency_of(content: str, arrived: float) -> float:
     return arrived - float(content.split()[1])
 
 
+def _check_event_consumer(port: int, latencies: List[float], stop: threading.Event,
+                          name: str) -> threading.Thread:
+    """A started thread that follows ``check_event?since=`` on ``port`` and appends each
+    received message's latency to ``latencies`` until ``stop``."""
+    def consume() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        since = 0
+        while not stop.is_set():
+            try:
+                conn.request("GET", f"/openqq/check_event?since={since}")
+                items = json.loads(conn.getresponse().read())
+            except (OSError, http.client.HTTPException):
+                if stop.is_set():
+                    return      # the API is shutting down at the end of the run
+                raise
+            now = time.time()
+            for item in items or []:
+                since = max(since, int(item.get("seq") or 0))
+                if item.get("post_type") == "receive_message":
+                    latencies.append(_latency_of(item["content"], now))
+    consumer = threading.Thread(target=consume, name=name, daemon=True)
+    consumer.start()
+    return consumer
+
+
+
 def _run_api(seconds: float, mode: str, friend_uid) -> tuple:
     sandbox = Sandbox(world="small")
     receiver = Receiver() if mode == "post_api" else None
@@ -63,26 +89,8 @@ def _run_api(seconds: float, mode: str, friend_uid) -> tuple:
         friend_uid = sandbox.world()["friends"][0]["uid"]
         latencies: List[float] = []
         stop = threading.Event()
-        consumer = None
         if mode == "check_event":
-            def consume() -> None:
-                conn = http.client.HTTPConnection("127.0.0.1", api.port, timeout=60)
-                since = 0
-                while not stop.is_set():
-                    try:
-                        conn.request("GET", f"/openqq/check_event?since={since}")
-                        items = json.loads(conn.getresponse().read())
-                    except (OSError, http.client.HTTPException):
-                        if stop.is_set():
-                            return      # the API is shutting down at the end of the run
-                        raise
-                    now = time.time()
-                    for item in items or []:
-                        since = max(since, int(item.get("seq") or 0))
-                        if item.get("post_type") == "receive_message":
-                            latencies.append(_latency_of(item["content"], now))
-            consumer = threading.Thread(target=consume, name="bench-check-event", daemon=True)
-            consumer.start()
+            _check_event_consumer(api.port, latencies, stop, "bench-check-event")
         cpu0 = cpu_seconds(api.popen.pid)
         injected = _inject_all(sandbox, friend_uid, seconds)
         if receiver:

@@ -28,7 +28,7 @@ from websockets.sync.client import connect
 from ._procs import ApiServer, Sandbox, free_port
 from ._receiver import Receiver
 from ._table import Row
-from .event_latency import _inject_all, _latency_of, _stats
+from .event_latency import _check_event_consumer, _inject_all, _latency_of, _stats
 
 
 def _sandbox(port: int, http_port: Optional[int] = None) -> Sandbox:
@@ -93,28 +93,8 @@ def _api_events(seconds: float, mode: str) -> Tuple[List[float], int]:
         friend = sandbox.world()["friends"][0]["uid"]
         latencies: List[float] = []
         stop = threading.Event()
-        consumer = None
         if mode == "check_event":
-            port = api.port
-
-            def consume() -> None:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-                since = 0
-                while not stop.is_set():
-                    try:
-                        conn.request("GET", f"/openqq/check_event?since={since}")
-                        items = json.loads(conn.getresponse().read())
-                    except (OSError, http.client.HTTPException):
-                        if stop.is_set():
-                            return
-                        raise
-                    now = time.time()
-                    for item in items or []:
-                        since = max(since, int(item.get("seq") or 0))
-                        if item.get("post_type") == "receive_message":
-                            latencies.append(_latency_of(item["content"], now))
-            consumer = threading.Thread(target=consume, name="bench-onebot-check-event", daemon=True)
-            consumer.start()
+            _check_event_consumer(api.port, latencies, stop, "bench-onebot-check-event")
         injected = _inject_all(sandbox, friend, seconds)
         if receiver is not None:
             receiver.wait_count(lambda posts: sum(p[1].get("post_type") == "receive_message"
