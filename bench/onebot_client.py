@@ -18,6 +18,7 @@ from __future__ import annotations
 import http.client
 import json
 import socket
+import sys
 import threading
 import time
 import urllib.parse
@@ -25,7 +26,7 @@ from typing import List, Optional, Tuple
 
 from websockets.sync.client import connect
 
-from ._procs import ApiServer, Sandbox, free_port
+from ._procs import ApiServer, Proc, Sandbox, _wait_http, free_port
 from ._receiver import Receiver
 from ._table import Row
 from .event_latency import _check_event_consumer, _inject_all, _latency_of, _stats
@@ -132,13 +133,13 @@ def _floor_sends(ob_port: int, friend: int, n: int) -> float:
         return n / (time.perf_counter() - start)
 
 
-def _api_sends(port: int, friend: int, n: int) -> Tuple[float, int]:
+def _api_sends(port: int, path: str, n: int) -> Tuple[float, int]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     failures = 0
     start = time.perf_counter()
     for i in range(n):
         q = urllib.parse.quote(f"压测 {i} [微笑]")
-        conn.request("GET", f"/openqq/send_friend_message?uid={friend}&content={q}")
+        conn.request("GET", f"{path}&content={q}")
         body = conn.getresponse().read()
         if b'"code":0' not in body.replace(b" ", b""):
             failures += 1
@@ -189,20 +190,37 @@ def _sends_and_restart(n: int) -> List[Row]:
     ob_port = free_port()
     sandbox = _sandbox(ob_port)
     api: Optional[ApiServer] = None
+    bound: Optional[Proc] = None
     rows: List[Row] = []
     try:
         api = _api(sandbox, ob_port, [])
         friend = sandbox.world()["friends"][0]["uid"]
-        floor_time = api_time = 0.0
+        bound_port = free_port()
+        bound = Proc([sys.executable, "-m", "bench._flask_bound", str(bound_port), f"ws://127.0.0.1:{ob_port}/api"],
+                     "flask-bound")
+        _wait_http(f"http://127.0.0.1:{bound_port}/noop", 30)
+        floor_time = api_time = bound_time = 0.0
         failures = 0
-        for _ in range(2):   # alternating rounds: a burst of other load falls on both sides
+        for _ in range(2):   # alternating rounds: a burst of other load falls on all sides
             floor_time += (n // 2) / _floor_sends(ob_port, friend, n // 2)
-            rate, bad = _api_sends(api.port, friend, n // 2)
+            rate, bad = _api_sends(api.port, f"/openqq/send_friend_message?uid={friend}", n // 2)
             api_time += (n // 2) / rate
             failures += bad
-        floor_rate, rate = n / floor_time, n / api_time
+            rate, bad = _api_sends(bound_port, f"/send?user_id={friend}", n // 2)
+            bound_time += (n // 2) / rate
+            failures += bad
+        floor_rate, rate, bound_rate = n / floor_time, n / api_time, n / bound_time
         rows.append(Row("onebot sends send_friend_message sequential", rate, "sends/s", floor_rate,
                         ">= 0.5 floor", rate / floor_rate >= 0.5 and failures == 0))
+        # The bound: a bare Flask route on waitress around the same raw round trip, and one that
+        # answers without sending. Past 0.5 of the floor neither can go, so no Flask route can.
+        rows.append(Row("onebot bound: bare Flask route doing one raw send_msg round trip", bound_rate,
+                        "sends/s", floor_rate, "info"))
+        rows.append(Row("onebot bound: bare Flask route answering without a send",
+                        _api_calls(bound_port, "/noop", n), "calls/s", floor_rate, "info"))
+        rows.append(Row("onebot sends send_friend_message sequential against the bare-Flask bound", rate,
+                        "sends/s", bound_rate, "info"))
+        bound.close()   # its WebSocket would see the restart below
         # The backend's own part of a send (Connection + actions.send, in this process) against
         # the same floor: what is left of a send's cost is the API's and the core sender's.
         own = _backend_sends(ob_port, friend, n)
@@ -225,6 +243,8 @@ def _sends_and_restart(n: int) -> List[Row]:
         rows.append(Row("onebot server restart: running again after its return", seconds, "s", None,
                         "<= 3 s", seconds <= 3.0))
     finally:
+        if bound:
+            bound.close()
         if api:
             api.close()
         sandbox.close()

@@ -188,6 +188,8 @@ class Delivery:
             self._seq += 1
             data["seq"] = self._seq
             self.buffer.append(data, seq=self._seq, drain=drain)
+            if self.stdout is None and self.reporter is None:
+                return self._seq   # no outlet takes the text: serializing it would be waste
             text = json.dumps(data, ensure_ascii=False, default=str, separators=(",", ":"))
             if self.stdout is not None:
                 self.stdout.put(text + "\n")
