@@ -170,6 +170,22 @@ def test_heartbeat_watchdog_ends_a_silent_connection(fake_onebot, connect):
     assert [e["meta_event_type"] for e in events] == ["lifecycle", "heartbeat"]
 
 
+def test_an_expected_heartbeat_is_watched_from_the_connect(fake_onebot, connect):
+    # No heartbeat ever comes on this connection; an earlier one saw them every 200 ms.
+    server = fake_onebot()
+    start = time.monotonic()
+    conn = connect(server.url, expect_heartbeat=0.2)
+    events = []
+    with pytest.raises(ConnectionLost) as info:
+        while True:
+            events.append(conn.next_event(timeout=5))
+    elapsed = time.monotonic() - start
+    assert "heartbeat" in str(info.value)
+    assert 0.4 <= elapsed < 3          # 2.5 intervals of 200 ms after the connect
+    assert [e["meta_event_type"] for e in events] == ["lifecycle"]
+    assert conn.heartbeat_interval is None    # nothing seen on this one: the next is not watched
+
+
 def test_regular_heartbeats_keep_the_connection(fake_onebot, connect):
     server = fake_onebot(heartbeat={"post_type": "meta_event", "meta_event_type": "heartbeat",
                                     "status": {"online": True}, "interval": 200})
