@@ -11,8 +11,9 @@ import signal
 
 import pytest
 import requests
-from browser import Chromium, find_chromium
 from ctlkit import Controller, children_of
+
+from browser import Chromium, find_chromium
 
 CHROMIUM = find_chromium()
 # ASCII: fetch() cannot put other characters in a header, so the console cannot send them.
