@@ -53,6 +53,49 @@ def serve_refusal(config: Config, *, api: str, risk: str, allow: str) -> Optiona
     return None
 
 
+class SignalStop:
+    """From now until :meth:`restore`, SIGTERM and SIGINT call ``stop`` once, on a thread
+    named ``name``; later signals are ignored while it stops. Create on the main thread.
+
+    The handler runs on the main thread between any two of its bytecodes, maybe while it
+    holds a lock (the event buffer's, waitress's) that stopping takes: a thread of its own
+    does it, so it cannot wait on a lock its own thread holds.
+    """
+
+    def __init__(self, stop: Callable[[], None], name: str) -> None:
+        self._stop = stop
+        self._name = name
+        self._thread: Optional[threading.Thread] = None
+        self._previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+
+    def _on_signal(self, signo: int, _frame: Any) -> None:
+        if self._thread is None:
+            log.info("signal %d: stopping", signo)
+            self._thread = threading.Thread(target=self._stop, name=self._name, daemon=True)
+            self._thread.start()
+
+    def restore(self) -> None:
+        """Join the stopping thread (if a signal came) and put the previous handlers back."""
+        if self._thread is not None:
+            self._thread.join(5)
+        for s, handler in self._previous.items():
+            signal.signal(s, handler)
+
+
+def serve_with(server: Any, heartbeat: Any, installed: Optional[Callable[[Any], None]]) -> None:
+    """``server.serve_forever()`` with ``heartbeat`` (None, or anything with ``start()`` and
+    ``stop()``) running meanwhile; ``installed(server)`` first (the tests' hook)."""
+    if heartbeat is not None:
+        heartbeat.start()
+    try:
+        if installed is not None:
+            installed(server)
+        server.serve_forever()
+    finally:
+        if heartbeat is not None:
+            heartbeat.stop()
+
+
 def add_parsers(sub: Any) -> None:
     """Register ``run`` and ``demo`` on an argparse subparsers object."""
     run = sub.add_parser("run", help="log in and serve the Openqq API",
@@ -193,46 +236,25 @@ def serve(config: Config, *, _installed: Optional[Callable[[Any], None]] = None)
                               token=config.token, account=config.account,
                               max_answer=config.max_answer_size)
 
-    stopper: List[threading.Thread] = []
-
-    def on_signal(signo: int, _frame: Any) -> None:
-        # The handler runs on the serving loop's thread, between any two of its bytecodes,
-        # maybe while it holds the event buffer's or waitress's locks: shutting down right
-        # here could wait on a lock this very thread holds. A thread of its own does it.
-        if not stopper:
-            log.info("signal %d: stopping", signo)
-            stopper.append(threading.Thread(target=shutdown, name=f"openqq-{config.account}-shutdown",
-                                            daemon=True))
-            stopper[0].start()
-
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    signal_stop = SignalStop(shutdown, f"openqq-{config.account}-shutdown")
     try:
         try:
             client.start()
         except (RuntimeError, OSError) as e:   # OSError: an unsafe or unusable tmpdir
             print(f"openqq: {e}", file=sys.stderr)
             return 1
-        if heartbeat is not None:
-            heartbeat.start()
         log.info("Openqq API on %s/openqq/ (account %s, %d threads)", server.url, config.account,
                  config.threads)
         log.info("web console (QR code, live messages): %s/openqq/console/", server.url)
-        if _installed is not None:
-            _installed(server)
-        server.serve_forever()
+        serve_with(server, heartbeat, _installed)   # the heartbeat stops first
     finally:
-        if heartbeat is not None:
-            heartbeat.stop()
         client.stop()
         signals.stop.disconnect(client_stopped, sender=client)
         delivery.stop(drain_timeout=5.0)
         if showmsg is not None:
             showmsg.detach()
         server.stop()
-        for t in stopper:
-            t.join(5)
-        for s, handler in previous.items():
-            signal.signal(s, handler)
+        signal_stop.restore()
         prefix = f"openqq-{config.account}-"
         alive = [t.name for t in threading.enumerate() if t.name.startswith(prefix) and t.is_alive()]
         if alive:

@@ -11,6 +11,8 @@ Routes (GET or POST; parameters in the query or a form body):
 * ``/openqq/<route>?client=NAME``: that client's single-account API, body and headers as
   sent (``client`` may also be a form field or a JSON body's top-level key); the answer comes
   back as the client gave it. Anything else answers 403 ``{"code": -1, "status": "api not found"}``.
+* ``/openqq/console/?client=NAME``: the web console, served here (its files are the same for
+  every client, and public as on a client); its page sends ``client=NAME`` on every call.
 
 With a token set, every route needs it (``Authorization: Bearer``, ``X-Auth-Token`` or
 ``access_token``), checked here once; the client behind is reached with its own token.
@@ -33,6 +35,7 @@ from flask import Flask, Response, request
 from .. import cli as options_mod
 from ..browser_rules import BrowserRules, Refusal, set_cors_headers
 from ..config import Config
+from ..web.extra_routes import add_console, is_public
 from .state import Files
 from .supervisor import Supervisor, valid_name
 from .upstream import Upstream
@@ -140,8 +143,9 @@ def create_controller_app(supervisor: Supervisor, files: Files, *, token: Option
             rules.check(request.environ)
         except Refusal as e:
             return answer(e.to_dict(), 403)
-        # A CORS preflight carries no credentials; the client behind answers it.
-        if token and request.method != "OPTIONS" and not token_ok(token):
+        # A CORS preflight carries no credentials; the client behind answers it. The console
+        # asks its user for the token itself.
+        if token and request.method != "OPTIONS" and not is_public() and not token_ok(token):
             return answer({"code": -6, "status": "auth failure"}, 401, {"WWW-Authenticate": "Bearer"})
         return None
 
@@ -149,6 +153,8 @@ def create_controller_app(supervisor: Supervisor, files: Files, *, token: Option
     def _cors(resp: Response) -> Response:
         set_cors_headers(resp.headers, rules, request.environ)
         return resp
+
+    add_console(app, methods=["GET"])
 
     @app.route("/openqq/start_client", methods=["GET", "POST"])
     def start_client() -> Response:

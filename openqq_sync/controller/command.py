@@ -25,10 +25,8 @@ import configparser
 import json
 import logging
 import os
-import signal
 import sys
-import threading
-from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
+from typing import Any, Dict, Mapping, Optional, Set, Tuple
 
 from .. import cli as options
 from ..config import Config
@@ -143,7 +141,7 @@ def controller_command(args: argparse.Namespace) -> int:
 def serve(config: Config, *, max_clients: int = 100, defaults: Optional[Dict[str, str]] = None,
           _installed: Any = None) -> int:  # test shim: called with the server once it listens
     """Run the controller until SIGTERM/SIGINT; call from the main thread."""
-    from ..runner import serve_refusal
+    from ..runner import SignalStop, serve_refusal, serve_with
     from ..web import ApiServer
     from .app import create_controller_app
     from .heartbeat import ControllerHeartbeat
@@ -171,34 +169,16 @@ def serve(config: Config, *, max_clients: int = 100, defaults: Optional[Dict[str
         files.release_pid()
         return 1
     heartbeat = ControllerHeartbeat(config.poll_api, config.poll_interval) if config.poll_api else None
-    stopper: List[threading.Thread] = []
-
-    def on_signal(signo: int, _frame: Any) -> None:
-        # Not on the serving thread itself, which may hold the locks close() takes.
-        if not stopper:
-            log.info("controller: signal %d, stopping", signo)
-            stopper.append(threading.Thread(target=server.close, name="openqq-controller-shutdown", daemon=True))
-            stopper[0].start()
-
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    signal_stop = SignalStop(server.close, "openqq-controller-shutdown")
     try:
         supervisor.start()
-        if heartbeat is not None:
-            heartbeat.start()
         log.info("Controller API on %s/openqq/ (tmpdir %s, at most %d clients)", server.url, files.tmpdir,
                  max_clients)
-        if _installed is not None:
-            _installed(server)
-        server.serve_forever()
+        serve_with(server, heartbeat, _installed)   # the heartbeat stops first
     finally:
-        if heartbeat is not None:
-            heartbeat.stop()
         server.stop()
         supervisor.stop()
-        for t in stopper:
-            t.join(5)
-        for s, handler in previous.items():
-            signal.signal(s, handler)
+        signal_stop.restore()
         files.release_pid()
         log.info("controller: stopped")
     return 0

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import os
-from typing import Any
+from typing import Any, List, Union
 
-from flask import Blueprint, Response, request, send_file
+from flask import Blueprint, Flask, Response, request, send_file
 
 from ..client import contacts as _lookup
 from . import openapi
@@ -71,22 +71,29 @@ def install(bp: Blueprint, api: Any) -> None:
         base = request.script_root + rule[:-len(OPENAPI_PATH)]
         return json_response(dict(document, servers=[{"url": base or "/"}]))
 
-    def console_file(name: str) -> Response:
-        filename, mimetype = CONSOLE_FILES[name]
-        resp = send_file(os.path.join(STATIC_DIR, filename), mimetype=mimetype, max_age=0)
-        resp.headers["Cache-Control"] = "no-cache"
-        # The console loads only its own files and talks only to this server.
-        resp.headers["Content-Security-Policy"] = (
-            "default-src 'self'; img-src 'self' blob: data:; connect-src 'self'; "
-            "style-src 'self'; script-src 'self'; frame-ancestors 'none'")
-        resp.headers["X-Content-Type-Options"] = "nosniff"
-        return resp
-
     bp.add_url_rule("/openqq/get_qrcode", "get_qrcode", get_qrcode, methods=["GET", "OPTIONS"],
                     provide_automatic_options=False)
     bp.add_url_rule(OPENAPI_PATH, "openapi_json", get_openapi, methods=["GET", "OPTIONS"],
                     provide_automatic_options=False)
+    add_console(bp, methods=["GET", "OPTIONS"])
+
+
+def console_file(name: str) -> Response:
+    """One of the console's files (``name`` a key of :data:`CONSOLE_FILES`)."""
+    filename, mimetype = CONSOLE_FILES[name]
+    resp = send_file(os.path.join(STATIC_DIR, filename), mimetype=mimetype, max_age=0)
+    resp.headers["Cache-Control"] = "no-cache"
+    # The console loads only its own files and talks only to this server.
+    resp.headers["Content-Security-Policy"] = (
+        "default-src 'self'; img-src 'self' blob: data:; connect-src 'self'; "
+        "style-src 'self'; script-src 'self'; frame-ancestors 'none'")
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    return resp
+
+
+def add_console(target: Union[Blueprint, Flask], methods: List[str]) -> None:
+    """Serve the console's files at :data:`CONSOLE_PATH` on ``target`` (a Blueprint or an app),
+    under the endpoints :func:`is_public` knows."""
     for name in CONSOLE_FILES:
-        bp.add_url_rule(CONSOLE_PATH + name, _console_endpoint(name),
-                        console_file, defaults={"name": name}, methods=["GET", "OPTIONS"],
-                        provide_automatic_options=False)
+        target.add_url_rule(CONSOLE_PATH + name, _console_endpoint(name), console_file,
+                            defaults={"name": name}, methods=methods, provide_automatic_options=False)

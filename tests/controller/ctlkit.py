@@ -15,16 +15,19 @@ import requests
 from helpers import eventually
 
 TOKEN = "ctl-test-令牌"
+_OWN: Any = object()   # get/post's default: the token this controller was started with
 _LISTENING = re.compile(r"Controller API on (http://[0-9.]+:\d+)/openqq/")
 
 
 class Controller:
-    """``python -m openqq_sync.cli controller --port 0 ...``; ``url`` read from its log."""
+    """``python -m openqq_sync.cli controller --port 0 ...``; ``url`` read from its log;
+    ``get``/``post`` send ``OPENQQ_TOKEN`` of ``env`` (else :data:`TOKEN`) unless told otherwise."""
 
     def __init__(self, tmpdir: str, *args: str, env: Optional[Dict[str, str]] = None) -> None:
         self.tmpdir = tmpdir
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("OPENQQ_")}
         full_env.update(env or {})
+        self.token = full_env.get("OPENQQ_TOKEN", TOKEN)
         self.log_path = os.path.join(tmpdir, f"controller-{time.monotonic_ns()}.log")
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([sys.executable, "-m", "openqq_sync.cli", "controller", "--port", "0",
@@ -46,11 +49,13 @@ class Controller:
         with open(self.log_path, encoding="utf-8", errors="replace") as fh:
             return fh.read()
 
-    def get(self, route: str, token: Optional[str] = TOKEN, **params: Any) -> requests.Response:
+    def get(self, route: str, token: Optional[str] = _OWN, **params: Any) -> requests.Response:
+        token = self.token if token is _OWN else token
         headers = {"Authorization": f"Bearer {token}".encode("utf-8")} if token else {}
         return self.http.get(f"{self.url}/openqq/{route}", params=params, headers=headers, timeout=40)
 
-    def post(self, route: str, token: Optional[str] = TOKEN, **kw: Any) -> requests.Response:
+    def post(self, route: str, token: Optional[str] = _OWN, **kw: Any) -> requests.Response:
+        token = self.token if token is _OWN else token
         headers = {"Authorization": f"Bearer {token}".encode("utf-8")} if token else {}
         headers.update(kw.pop("headers", {}))
         return self.http.post(f"{self.url}/openqq/{route}", headers=headers, timeout=40, **kw)

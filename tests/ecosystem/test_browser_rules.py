@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 import pytest
 import requests
+
 from browser import Chromium, find_chromium
 
 CHROMIUM = find_chromium()

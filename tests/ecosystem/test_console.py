@@ -10,8 +10,8 @@ import os
 
 import pytest
 import requests
-from browser import Chromium, find_chromium
 
+from browser import Chromium, find_chromium
 from stacks import StubClient, stub_api
 
 CHROMIUM = find_chromium()

@@ -6,8 +6,8 @@ from __future__ import annotations
 import embed_blueprint
 import pytest
 import requests
-from browser import Chromium, find_chromium
 
+from browser import Chromium, find_chromium
 from openqq_sync.config import Config
 from stacks import serve
 

@@ -85,6 +85,27 @@ def test_stopped_heartbeats_trigger_a_reconnect(stack):
     assert stack.client.running
 
 
+def test_a_connection_that_never_hears_a_heartbeat_is_noticed_once_the_interval_is_known(stack):
+    # lifecycle/connect carries no interval: the first connection's heartbeats teach it (1 s).
+    eventually(lambda: stack.api("get_client_info")["server_heartbeat"] == 1.0)
+    stack.control("onebot/heartbeat", on=False)
+    states = _States(stack)
+    stack.control("onebot/drop")             # no close frame; the next connection hears no heartbeat
+    states.wait("running", "loading")
+    states.wait("updating", "running")
+    # Its watchdog runs from the connect: 2.5 intervals later it is ended and replaced.
+    states = _States(stack)
+    states.wait("running", "loading", timeout=6)
+    states.wait("updating", "running")
+    # That one heard none either: the server may have heartbeats off, so the next one is
+    # left to the WebSocket pings rather than reconnected every 2.5 s.
+    assert not stack.client.wait_for_state("loading", 4.0)
+    assert stack.api("get_client_info")["server_heartbeat"] is None
+    stack.control("onebot/heartbeat", on=True)
+    eventually(lambda: stack.api("get_client_info")["server_heartbeat"] == 1.0)
+    assert stack.client.running
+
+
 def test_account_offline_means_not_running_until_it_is_back(stack):
     states = _States(stack)
     stack.control("onebot/offline", message="你的帐号当前登录已失效")

@@ -154,20 +154,27 @@ def test_a_call_pending_when_the_server_goes_away_ends_at_once(fake_onebot, conn
     assert not conn.alive
 
 
-def test_heartbeat_watchdog_ends_a_silent_connection(fake_onebot, connect):
+@pytest.mark.parametrize("heartbeat, expect, seen", [
     # The socket stays up and answers pings, but the OneBot heartbeats stop after one.
-    server = fake_onebot(heartbeat={"post_type": "meta_event", "meta_event_type": "heartbeat",
-                                    "status": {"online": True, "good": True}, "interval": 200})
-    conn = connect(server.url)
+    ({"post_type": "meta_event", "meta_event_type": "heartbeat", "status": {"online": True, "good": True},
+      "interval": 200}, None, ["lifecycle", "heartbeat"]),
+    # None ever comes on this connection; an earlier one heard them every 200 ms.
+    (None, 0.2, ["lifecycle"]),
+], ids=["after-the-last-heartbeat", "from-the-connect"])
+def test_heartbeat_watchdog_ends_a_silent_connection(fake_onebot, connect, heartbeat, expect, seen):
+    server = fake_onebot(heartbeat=heartbeat)
     start = time.monotonic()
+    conn = connect(server.url, expect_heartbeat=expect)
     events = []
     with pytest.raises(ConnectionLost) as info:
         while True:
             events.append(conn.next_event(timeout=5))
     elapsed = time.monotonic() - start
     assert "heartbeat" in str(info.value)
-    assert 0.4 <= elapsed < 3          # 2.5 intervals of 200 ms after the last heartbeat
-    assert [e["meta_event_type"] for e in events] == ["lifecycle", "heartbeat"]
+    assert 0.4 <= elapsed < 3          # 2.5 intervals of 200 ms after the last heartbeat (or the connect)
+    assert [e["meta_event_type"] for e in events] == seen
+    # What the next connection is told to expect: only what this one heard.
+    assert conn.heartbeat_interval == (0.2 if heartbeat else None)
 
 
 def test_regular_heartbeats_keep_the_connection(fake_onebot, connect):

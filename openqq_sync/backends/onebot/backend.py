@@ -72,6 +72,9 @@ class OneBotBackend:
         self.url = config.onebot_url
         self._make = connect if connect is not None else self._new_connection
         self._conn: Optional[Connection] = None       # replaced by the protocol thread only
+        # The server's heartbeat interval as the last connection saw it (None: it saw none):
+        # the next connection's watchdog runs from its connect.
+        self._heartbeat: Optional[float] = None
         self._host: Optional[BackendHost] = None
         self._store: Optional[ContactStore] = None    # for @names in received messages
         self._self_id: Optional[int] = None
@@ -89,7 +92,14 @@ class OneBotBackend:
         return Connection(self.url, token=self.config.onebot_token,
                           name=f"openqq-{self.config.account}-onebot",
                           action_timeout=self.config.onebot_action_timeout,
-                          open_timeout=self.config.ua_connect_timeout)
+                          open_timeout=self.config.ua_connect_timeout, expect_heartbeat=self._heartbeat)
+
+    def _drop(self) -> None:
+        """Close the connection (a new one is opened later), keeping what it saw of the heartbeats."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            self._heartbeat = conn.heartbeat_interval
+            conn.close()
 
     def _call(self, action: str, params: Optional[Dict[str, Any]] = None, **kw: Any) -> Any:
         conn = self._conn
@@ -171,9 +181,7 @@ class OneBotBackend:
 
     def forget(self) -> None:
         """Before a relogin: drop the connection (login opens a new one)."""
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            conn.close()
+        self._drop()
 
     def close(self) -> None:
         self.forget()
@@ -192,7 +200,8 @@ class OneBotBackend:
         conn = self._conn
         return {"backend": self.name, "server": self.url, "server_app": app or None,
                 "server_connected": conn is not None and conn.alive, "account_online": self._online,
-                # Seconds between the server's heartbeats; the watchdog runs once it is known.
+                # Seconds between the server's heartbeats on this connection (the watchdog
+                # also runs from the connect when the previous one saw them).
                 "server_heartbeat": conn.heartbeat_interval if conn is not None else None}
 
     # -- contacts -------------------------------------------------------------------------
@@ -299,9 +308,7 @@ class OneBotBackend:
 
     def _reconnect(self, host: BackendHost) -> None:
         """Open a new connection; ``loading`` meanwhile, a resync due after."""
-        old, self._conn = self._conn, None
-        if old is not None:
-            old.close()
+        self._drop()
         host.set_state(ClientState.LOADING)
         try:
             conn = self._open(host)

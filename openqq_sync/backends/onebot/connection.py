@@ -13,9 +13,11 @@ thread; it ends (for good) when the socket closes, the server's heartbeat stops,
 * **Events** (:meth:`Connection.next_event`, the protocol thread's blocking receive):
   every frame with a ``post_type``, meta events included, in arrival order.
 * **Liveness**: the library's WebSocket pings (a missing pong closes the socket) plus a
-  watchdog on the OneBot ``heartbeat`` meta event: once one arrived, the connection ends
-  when none follows within ``heartbeat_misses`` (+ half) of its ``interval``, for servers
-  whose socket stays open while their event side died.
+  watchdog on the OneBot ``heartbeat`` meta event: the connection ends when none comes within
+  ``heartbeat_misses`` (+ half) of its ``interval``, for servers whose socket stays open while
+  their event side died. It runs from the connect when the interval is known beforehand
+  (``expect_heartbeat``: an earlier connection's, since ``lifecycle/connect`` does not carry
+  it), else from the first heartbeat (a server may have them off).
 * **Token**: sent as ``Authorization: Bearer``; a server that refuses it (HTTP 401/403 at
   the handshake, or NapCat's ``retcode 1403`` frame before it closes) ends the connection
   with :class:`TokenRejected`.
@@ -123,13 +125,15 @@ class Connection:
     :param ping_timeout: seconds to wait for a pong before the socket counts as dead.
     :param heartbeat_misses: missed OneBot heartbeats (plus half an interval of slack)
         after which the connection ends.
+    :param expect_heartbeat: seconds between the server's heartbeats as an earlier connection
+        saw them: the watchdog runs from the connect (None: from the first heartbeat).
     :raises ValueError: a token an HTTP header cannot carry.
     """
 
     def __init__(self, url: str, *, token: Optional[str] = None, name: str = "openqq-onebot",
                  action_timeout: float = 30.0, open_timeout: float = 10.0,
                  ping_interval: Optional[float] = 20.0, ping_timeout: Optional[float] = 20.0,
-                 heartbeat_misses: float = 2.0) -> None:
+                 heartbeat_misses: float = 2.0, expect_heartbeat: Optional[float] = None) -> None:
         if token is not None and not re.fullmatch(r"[\x21-\x7e]*", token):
             raise ValueError("the OneBot access token must be printable ASCII without spaces")
         self.url = url
@@ -140,6 +144,7 @@ class Connection:
         self._ping_interval = ping_interval
         self._ping_timeout = ping_timeout
         self._misses = heartbeat_misses
+        self._expect_heartbeat = expect_heartbeat
         self._lock = threading.Lock()
         self._ws: Optional[ClientConnection] = None
         self._reader: Optional[threading.Thread] = None
@@ -150,7 +155,7 @@ class Connection:
         self._ended_event = threading.Event()
         self._closing = False
         self._heartbeat_deadline: Optional[float] = None
-        self.heartbeat_interval: Optional[float] = None   # seconds, once a heartbeat came
+        self.heartbeat_interval: Optional[float] = None   # seconds, once a heartbeat came on this one
         self._opened = threading.Event()
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -278,6 +283,8 @@ class Connection:
             with connect(self.url, additional_headers=headers, proxy=None, compression=None,
                          open_timeout=self._open_timeout, ping_interval=self._ping_interval,
                          ping_timeout=self._ping_timeout, close_timeout=2.0, max_size=MAX_FRAME) as ws:
+                if self._expect_heartbeat:
+                    self._heartbeat_deadline = time.monotonic() + self._expect_heartbeat * (self._misses + 0.5)
                 with self._lock:
                     self._ws = ws
                     closing = self._closing

@@ -5,6 +5,8 @@
 
 (function () {
   const API = "../";                 // the console lives at /openqq/console/
+  // Behind `openqq controller` the page is opened as console/?client=NAME: every call names it.
+  const CLIENT = new URLSearchParams(location.search).get("client") || "";
   const TOKEN_KEY = "openqq-token";
   const MAX_ITEMS = 300;
   const LOGIN_STATES = new Set(["scaning", "confirming"]);
@@ -30,14 +32,15 @@
     const headers = {};
     const used = token;
     if (used) headers["Authorization"] = "Bearer " + used;
-    let url = API + path;
     const opts = { method: method || "GET", headers, cache: "no-store", signal };
+    const query = new URLSearchParams(CLIENT ? { client: CLIENT } : {});
     if (params && opts.method === "GET") {
-      url += "?" + new URLSearchParams(params).toString();
+      for (const [name, value] of Object.entries(params)) query.append(name, value);
     } else if (params) {
       opts.body = new URLSearchParams(params);
     }
-    const resp = await fetch(url, opts);
+    const search = query.toString();
+    const resp = await fetch(API + path + (search ? "?" + search : ""), opts);
     if (resp.status === 401) {
       // A call that left with an older token says nothing about the one entered since.
       if (used === token) askToken(used ? "That token was refused." : "");
@@ -79,7 +82,8 @@
       const id = info.pid + "@" + info.starttime;
       if (serverId && id !== serverId) serverRestarted();
       serverId = id;
-      showState(info.state || "unknown");
+      // The controller answers "client not found" / "client not exists" for a bad client=.
+      showState(info.state || info.status || "unknown");
       if (info.state === "running" && contactsLoadedFor !== "running") {
         contactsLoadedFor = "running";
         await refreshContacts();
@@ -242,6 +246,8 @@
         if (Array.isArray(items) && items.length) {
           addItems(items);
           if (items.some((i) => i.event === "state_change")) refreshState();
+        } else if (!Array.isArray(items)) {
+          await pause(2000);        // an error answer comes at once: no busy loop
         }
       } catch (err) {
         if (err.name === "AbortError") continue;
@@ -291,6 +297,7 @@
     }
   }
 
+  if (CLIENT) $("openapi").search = "?" + new URLSearchParams({ client: CLIENT });
   stateLoop();
   followEvents();
 })();
