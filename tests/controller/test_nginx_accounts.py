@@ -64,9 +64,11 @@ def run_nginx(prefix: str, routes: Dict[str, int]) -> "tuple[subprocess.Popen, s
         site = fh.read()
     lines = "".join(f"    {name} 127.0.0.1:{port};\n" for name, port in routes.items())
     site, n_map = re.subn(r"    alice 127\.0\.0\.1:5001;\n    bob 127\.0\.0\.1:5002;\n", lines, site)
+    servers = "".join(f"    server 127.0.0.1:{port};\n" for port in routes.values())
+    site, n_upstream = re.subn(r"    server 127\.0\.0\.1:5001;\n    server 127\.0\.0\.1:5002;\n", servers, site)
     port = free_port()
     site, n_listen = re.subn(r"listen 80;", f"listen 127.0.0.1:{port};", site)
-    assert n_map == 1 and n_listen == 1, "contrib/nginx/openqq-accounts.conf changed shape"
+    assert n_map == 1 and n_upstream == 1 and n_listen == 1, "contrib/nginx/openqq-accounts.conf changed shape"
     for d in ("logs", "temp"):
         os.makedirs(os.path.join(prefix, d), exist_ok=True)
     built = subprocess.run([NGINX, "-V"], capture_output=True, text=True).stderr
@@ -116,6 +118,12 @@ def test_nginx_routes_client_to_its_instance(tmp_path, sandbox2):
             {"code": 1, "status": "client not found"}
         assert requests.get(url + "/openqq/get_user_info?client=zed", timeout=5).json() == \
             {"code": 1, "status": "client not exists"}
+        # The console: the page through its account, its files (fetched without client=) from any.
+        page = requests.get(url + "/openqq/console/?client=alice", timeout=5)
+        assert page.status_code == 200 and "console.js" in page.text
+        for name, kind in (("console.js", "javascript"), ("console.css", "text/css")):
+            asset = requests.get(f"{url}/openqq/console/{name}", timeout=5)
+            assert asset.status_code == 200 and kind in asset.headers["Content-Type"], name
         r = requests.get(url + "/elsewhere", timeout=5)
         assert r.status_code == 403 and r.json() == {"code": -1, "status": "api not found"}
     except AssertionError as e:
