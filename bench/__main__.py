@@ -8,6 +8,7 @@ import sys
 import time
 import traceback
 
+from ._procs import compile_package
 from ._table import Row, machine, render
 
 SCENARIOS = ["reads", "sends", "event_latency", "longpoll", "login_scale", "steady_memory", "onebot_events",
@@ -20,6 +21,7 @@ def main() -> int:
     ap.add_argument("scenarios", nargs="*", default=SCENARIOS)
     a = ap.parse_args()
     print(f"machine: {machine()}; profile: {'full' if a.full else 'quick'}", flush=True)
+    compile_package()
     rows = []
     for name in a.scenarios:
         t0 = time.monotonic()

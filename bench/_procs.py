@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import compileall
+import importlib.util
 import json
 import os
 import shutil
@@ -21,6 +23,16 @@ def cpu_seconds(pid: int) -> float:
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def compile_package() -> None:
+    """Write openqq_sync's bytecode, as ``pip install`` does: an editable checkout run under
+    PYTHONDONTWRITEBYTECODE has none, and every process started would compile each module from
+    source, which costs it memory and start time a user's install does not pay."""
+    spec = importlib.util.find_spec("openqq_sync")
+    assert spec is not None and spec.submodule_search_locations
+    for path in spec.submodule_search_locations:
+        compileall.compile_dir(path, quiet=1)
 
 
 def free_port() -> int:

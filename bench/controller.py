@@ -216,5 +216,7 @@ def _zombie(pid: int) -> bool:
 
 
 if __name__ == "__main__":   # python -m bench.controller [--full]
+    from ._procs import compile_package
     from ._table import render
+    compile_package()
     print(render(run("--full" in sys.argv)))

@@ -20,7 +20,6 @@ every local user (``ps``); the environment, the config file or a secret file are
 from __future__ import annotations
 
 import argparse
-import configparser
 import dataclasses
 import json
 import os
@@ -142,6 +141,7 @@ def read_file(path: str) -> Dict[str, Any]:
             raise ValueError(f"{path}: the JSON config must be an object")
         items = data.items()
     else:
+        import configparser  # here, not with the module: only INI config files need it
         parser = configparser.ConfigParser(interpolation=None)
         with open(path, encoding="utf-8") as fh:
             parser.read_file(fh)

@@ -20,8 +20,6 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any, List, Optional
 
-import png
-
 from . import signals
 
 if TYPE_CHECKING:
@@ -112,6 +110,7 @@ Grid = List[List[bool]]  # True = dark module
 
 
 def _dark_pixels(data: bytes) -> Grid:
+    import png  # here, not with the module: a client that never prints a QR code never needs it
     width, height, rows, _info = png.Reader(bytes=data).asRGBA8()
     grid: Grid = []
     for row in rows:

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-from typing import Any, List, Union
+from functools import lru_cache
+from typing import Any, Dict, List, Union
 
 from flask import Blueprint, Flask, Response, request, send_file
 
 from ..client import contacts as _lookup
-from . import openapi
 from .errors import ApiError
 from .http import json_response
 
@@ -46,9 +46,17 @@ def is_public() -> bool:
     return rule is not None and rule.endpoint.rsplit(".", 1)[-1] in PUBLIC_ENDPOINTS
 
 
+@lru_cache(maxsize=None)
+def _document(token: bool) -> Dict[str, Any]:
+    # Imported and built at the first request for it: most clients (one process per account
+    # under the controller) never serve it, and the module and document stay out of their memory.
+    from . import openapi
+    return openapi.document(token=token)
+
+
 def install(bp: Blueprint, api: Any) -> None:
     """Add get_qrcode, openapi.json and the console to ``bp`` (built for ``api``)."""
-    document = openapi.document(token=bool(api.config.token))
+    token = bool(api.config.token)
 
     def get_qrcode() -> Response:
         png = api.client.qrcode
@@ -69,7 +77,7 @@ def install(bp: Blueprint, api: Any) -> None:
         # Mounted with a url_prefix (or behind a proxy's SCRIPT_NAME), the paths hang below it.
         rule = request.url_rule.rule if request.url_rule is not None else OPENAPI_PATH
         base = request.script_root + rule[:-len(OPENAPI_PATH)]
-        return json_response(dict(document, servers=[{"url": base or "/"}]))
+        return json_response(dict(_document(token), servers=[{"url": base or "/"}]))
 
     bp.add_url_rule("/openqq/get_qrcode", "get_qrcode", get_qrcode, methods=["GET", "OPTIONS"],
                     provide_automatic_options=False)

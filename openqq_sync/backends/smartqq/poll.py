@@ -25,7 +25,6 @@ import html
 import logging
 import re
 import time
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
@@ -173,6 +172,9 @@ _ATTR = re.compile(r'(\w+)\s*=\s*"([^"]*)"')
 
 
 def _n_elements(xml: str) -> List[Dict[str, str]]:
+    # Imported at the first shared file, not with the module: most clients never see one, and
+    # every client process would otherwise hold the XML parser in memory.
+    import xml.etree.ElementTree as ET
     try:
         root = ET.fromstring(xml)
         ds = [root] if root.tag == "d" else list(root.iter("d"))
