@@ -43,9 +43,9 @@ EXIT_REFUSED = 2            # ``openqq run`` refused its options: starting again
 
 #: What a client gets unless the controller's options or start_client say otherwise: nobody
 #: watches its terminal (the QR code is at get_qrcode), and its requests all come through the
-#: controller, whose own pool bounds them, so 32 threads (not 160) each, 100 clients being
-#: 3,200 threads rather than 16,000.
-CLIENT_DEFAULTS = {"show_qrcode": "0", "threads": "32"}
+#: controller, whose own pool holds two check_event calls per client, so 16 threads (8 waiters
+#: and 8 free for other calls) rather than 132: each idle thread's stack costs resident memory.
+CLIENT_DEFAULTS = {"show_qrcode": "0", "threads": "16"}
 
 _NAME = re.compile(r"[\w@-][\w.@-]{0,63}")
 
