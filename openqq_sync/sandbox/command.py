@@ -16,6 +16,7 @@ Stops on Ctrl-C or SIGTERM (turned into KeyboardInterrupt), closing every thread
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import signal
 import sys
@@ -25,6 +26,12 @@ from ..browser_rules import host_name, is_loopback
 from .generator import WORLD_SIZES
 
 log = logging.getLogger(__name__)
+
+# Seconds a thread waiting for the GIL lets the holder run before it asks for it (Python's
+# default: 0.005): while a worker sends an answer, waitress's loop finds that channel writable
+# but locked and polls again at once, retaking the GIL on every turn, so the worker back from
+# send() waited out the interval each time.
+SWITCH_INTERVAL = 0.0001
 
 
 def _seconds(text: str) -> float:
@@ -129,6 +136,11 @@ def run(args: argparse.Namespace, *, _serve: Optional[Callable[[Any], None]] = N
         raise KeyboardInterrupt
 
     old = signal.signal(signal.SIGTERM, _term) if _serve is None else None
+    if _serve is None:
+        sys.setswitchinterval(SWITCH_INTERVAL)
+        # The generated worlds live as long as the process; frozen, a full collection no longer
+        # walks them (with many accounts it held the GIL long enough to stall every answer).
+        gc.freeze()
     try:
         srv.start()
     except OSError as e:
