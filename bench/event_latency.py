@@ -8,6 +8,8 @@ import threading
 import time
 from typing import List
 
+from openqq_sync.errors import TransportError
+
 from ._load import percentile
 from ._procs import ApiServer, Sandbox, cpu_seconds
 from ._raw import RawSession
@@ -124,7 +126,12 @@ def _run_floor(seconds: float) -> tuple:
 
         def loop() -> None:
             while not stop.is_set():
-                data = raw.poll(timeout=60)
+                try:
+                    data = raw.poll(timeout=60)
+                except TransportError:   # the sandbox closed under a held poll: the round is over
+                    if stop.is_set():
+                        return
+                    raise
                 now = time.time()
                 for item in data.get("result") or []:
                     texts = [c for c in item.get("value", {}).get("content", [])[1:] if isinstance(c, str)]
