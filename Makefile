@@ -24,8 +24,11 @@ run: $(STAMP)
 sandbox: $(STAMP)
 	$(BIN)/openqq sandbox
 
+# Two workers, a whole test file each (its module fixtures set up once); TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= 2
+
 test: $(STAMP)
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check openqq_sync tests bench contrib
