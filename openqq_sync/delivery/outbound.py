@@ -19,10 +19,11 @@ import threading
 import time
 import urllib.parse
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, TypeVar
 
 DEFAULT_MAX_ANSWER = 1 << 20
 READ_SIZE = 65536
+_T = TypeVar("_T")
 
 
 class NotSent(Exception):
@@ -80,25 +81,22 @@ class _Deadline(_SocketBase):
         if on_late is not None:
             on_late()
 
-    def recv_into(self, *args: Any, **kwargs: Any) -> int:
+    def _read(self, read: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
+        # A timeout that only marks the late point is not the deadline: read on.
         while True:
             self._arm()
             try:
-                return super().recv_into(*args, **kwargs)
+                return read(*args, **kwargs)
             except TimeoutError:
                 if self.on_late is None:
                     raise
                 self._late()
 
+    def recv_into(self, *args: Any, **kwargs: Any) -> int:
+        return self._read(super().recv_into, *args, **kwargs)
+
     def recv(self, *args: Any, **kwargs: Any) -> bytes:
-        while True:
-            self._arm()
-            try:
-                return super().recv(*args, **kwargs)
-            except TimeoutError:
-                if self.on_late is None:
-                    raise
-                self._late()
+        return self._read(super().recv, *args, **kwargs)
 
 
 class _Socket(_Deadline, socket.socket):
