@@ -80,11 +80,14 @@ class Proc:
                     return int(line.split()[1])
         return 0
 
+    #: Seconds between SIGTERM and SIGKILL on close.
+    stop_grace = 10.0
+
     def close(self) -> None:
         if self.popen.poll() is None:
             self.popen.terminate()
             try:
-                self.popen.wait(10)
+                self.popen.wait(self.stop_grace)
             except subprocess.TimeoutExpired:
                 self.popen.kill()
                 self.popen.wait()

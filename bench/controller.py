@@ -18,7 +18,6 @@ import http.client
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -70,15 +69,10 @@ class Controller(Proc):
         with urllib.request.urlopen(url, timeout=60) as r:
             return json.loads(r.read())
 
+    # SIGTERM; the controller stops every client (SIGKILL after 10 s) before it exits.
+    stop_grace = 60.0
+
     def close(self) -> None:
-        # SIGTERM; the controller stops every client (SIGKILL after 10 s) before it exits.
-        if self.popen.poll() is None:
-            self.popen.terminate()
-            try:
-                self.popen.wait(60)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait()
         super().close()
         shutil.rmtree(self.tmpdir, ignore_errors=True)
 
