@@ -9,6 +9,7 @@ thread and waited on through a Condition.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -16,7 +17,7 @@ import subprocess
 import sys
 import threading
 import time
-from typing import List
+from typing import Iterator, List, Tuple
 
 import requests
 
@@ -74,12 +75,25 @@ def _state(url: str) -> str:
         return ""
 
 
+@contextlib.contextmanager
+def _openqq_run(server: str, tmp_path) -> Iterator[Tuple[subprocess.Popen, _Lines]]:
+    """``openqq run`` against ``server``, its stderr read line by line. On leaving the block the
+    process is killed if it still runs, and its stderr has been read to the end."""
+    proc = _run(server, tmp_path)
+    err = _Lines(proc.stderr)
+    try:
+        yield proc, err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        err.join()
+
+
 def test_run_started_3_s_before_its_sandbox_logs_in_once_it_is_up(make_sandbox, tmp_path):
     sandbox_port = free_port()   # the sandbox comes up later on an address known now
     started = time.monotonic()
-    proc = _run(f"http://127.0.0.1:{sandbox_port}", tmp_path)
-    err = _Lines(proc.stderr)
-    try:
+    with _openqq_run(f"http://127.0.0.1:{sandbox_port}", tmp_path) as (proc, err):
         url = logged_api_url(err.text, proc)
         # Refused connections: it keeps trying (1 s, then 2 s) and the API already answers.
         assert err.wait_count(RETRY, 2, timeout=20), err.lines
@@ -93,31 +107,19 @@ def test_run_started_3_s_before_its_sandbox_logs_in_once_it_is_up(make_sandbox, 
         assert info["id"] and info["name"]
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(20) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        err.join()
     retries = [line for line in err.lines if RETRY in line]
     assert retries and all("[WARNING]" in line and "Connection refused (127.0.0.1:" in line for line in retries)
     assert not any("Traceback" in line for line in err.lines), err.lines
 
 
 def test_a_server_name_that_does_not_resolve_keeps_retrying_and_sigterm_ends_it(tmp_path):
-    proc = _run("http://nonexistent.invalid:1", tmp_path)
-    err = _Lines(proc.stderr)
-    try:
+    with _openqq_run("http://nonexistent.invalid:1", tmp_path) as (proc, err):
         assert err.wait_count(RETRY, 2, timeout=20), err.lines
         assert proc.poll() is None
         signalled = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(15) == 0
         assert time.monotonic() - signalled < 5.0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        err.join()
     retries = [line for line in err.lines if RETRY in line]
     assert all("Name or service not known (nonexistent.invalid:1)" in line or
                "resolution" in line for line in retries), retries
